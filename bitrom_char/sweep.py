@@ -139,6 +139,7 @@ def _failed(cell: Cell, reason: str) -> PointResult:
     return PointResult(
         values={name: math.nan for name in outputs},
         reasons={name: reason for name in outputs},
+        cacheable=False,
     )
 
 
@@ -412,7 +413,8 @@ def characterize(
                     cell.name, points[tid], result.reasons,
                 )  # fmt: skip
             record = _record(points[tid], result)
-            cache.put(keys[tid], record)
+            if result.cacheable:
+                cache.put(keys[tid], record)
             records[tid] = record
             bar.update(1)
     bar.close()

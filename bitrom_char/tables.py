@@ -1,9 +1,9 @@
 """Lookup tables: characterization results with units and provenance, and interpolation.
 
 A table is a pandas DataFrame with one row per grid point. Axis columns (corner,
-vdd_v, temp_c, and cell parameters) come first, then output columns in SI units, then
-provenance columns (netlist hash, ngspice and PDK versions, date) and `reasons`, a JSON
-object that gives, for each NaN output, why it is NaN. Units, axes and table-level
+vdd_v, temp_c, and cell parameters) come first, then output columns in SI units.
+Provenance columns follow: netlist hash, ngspice and PDK versions, date. The `reasons`
+column is a JSON object that maps each NaN output to the cause of its failure. Units, axes and table-level
 provenance travel in the Parquet file's metadata.
 """
 

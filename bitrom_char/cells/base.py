@@ -17,6 +17,9 @@ class PointResult:
     values: dict[str, float]
     reasons: dict[str, str] = field(default_factory=dict)
     netlist_hash: str = ""
+    # False for failures outside the simulation (a Python error, a timeout, a dead
+    # worker): such points appear in the table but are computed again on a rerun.
+    cacheable: bool = True
 
 
 class Cell:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 from bitrom_char.cells.base import Cell, PointResult
 from bitrom_char.pdk import check_device_size
@@ -17,7 +18,7 @@ class DeviceCell(Cell):
 
     name = "device"
     axes = ("corner", "vdd_v", "temp_c", "model", "w_um", "l_um")
-    units = {"id_a": "A"}
+    units: ClassVar[dict[str, str]] = {"id_a": "A"}
 
     def validate_point(self, point: Mapping[str, object]) -> None:
         super().validate_point(point)

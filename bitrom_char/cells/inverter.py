@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from bitrom_char.cells.base import Cell, PointResult
 from bitrom_char.pdk import check_device_size
@@ -36,7 +37,7 @@ class InverterCell(Cell):
 
     name = "inverter"
     axes = ("corner", "vdd_v", "temp_c", "cload_f")
-    units = {
+    units: ClassVar[dict[str, str]] = {
         "tphl_s": "s",
         "tplh_s": "s",
         "tpd_s": "s",

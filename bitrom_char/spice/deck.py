@@ -20,7 +20,7 @@ _ANALYSES = ("tran", "op", "dc", "ac")
 class Deck:
     """One ngspice simulation: netlist body, parameters, analysis and measurements.
 
-    `netlist` holds instances, sources and subcircuits but no model library, `.temp`
+    `netlist` contains instances, sources and subcircuits but no model library, `.temp`
     or `.end`; it may refer to the names in `params` as `{name}`. Parameters become
     `.param` lines, so a simulator can change them with `alterparam` without loading
     the netlist again. `analysis` is an interactive command such as "tran 1p 6n".

@@ -1,7 +1,7 @@
 """Measurement objects: each emits its ngspice `meas` command and parses its result.
 
-A measurement that ngspice cannot compute yields NaN and a reason that says why in
-circuit terms (for example "trigger v(in) never rose through 0.9 V"), found by looking
+A measurement that ngspice cannot compute yields NaN and a reason that explains the
+failure in circuit terms (for example "trigger v(in) never rose through 0.9 V"), found by looking
 at the waveforms the measurement names.
 """
 

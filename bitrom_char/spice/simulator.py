@@ -26,7 +26,7 @@ import numpy as np
 
 from bitrom_char.pdk import ModelLibrary, find_models, spinit_commands
 from bitrom_char.spice.deck import Deck
-from bitrom_char.spice.models import netlist_tokens, trimmed_library
+from bitrom_char.spice.models import default_cache_dir, netlist_tokens, trimmed_library
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +136,23 @@ class Simulator:
     """
 
     def __init__(
-        self, models: ModelLibrary | None = None, cache_dir: Path | None = None
+        self,
+        models: ModelLibrary | None = None,
+        cache_dir: Path | None = None,
+        *,
+        trim_models: bool = True,
+        reuse_circuits: bool = True,
     ):
+        """Create the simulator of this process.
+
+        `trim_models=False` loads the whole library section (seconds per load) and
+        `reuse_circuits=False` reloads the netlist for every run; both exist to check
+        that the fast paths give the same numbers.
+        """
         self.models = models or find_models()
         self.cache_dir = cache_dir
+        self.trim_models = trim_models
+        self.reuse_circuits = reuse_circuits
         self._ngspice = _shared_ngspice()
         self._loaded_key: str | None = None
         self._loaded_params: dict[str, float] = {}
@@ -148,6 +161,8 @@ class Simulator:
 
     def model_file(self, deck: Deck) -> Path:
         """Return the trimmed model file for the deck's corner and devices."""
+        if not self.trim_models:
+            return self._full_library_file(deck.corner)
         key = (deck.corner, deck.netlist, tuple(str(p) for p in deck.includes))
         path = self._model_files.get(key)
         if path is None or not path.is_file():
@@ -156,6 +171,13 @@ class Simulator:
                 self.models, deck.corner, netlist_tokens(*texts), self.cache_dir
             )
             self._model_files[key] = path
+        return path
+
+    def _full_library_file(self, corner: str) -> Path:
+        folder = self.cache_dir or default_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"full_{corner}.spice"
+        path.write_text(f".lib {self.models.lib_path} {corner}\n")
         return path
 
     def netlist_hash(self, deck: Deck) -> str:
@@ -181,7 +203,7 @@ class Simulator:
             (deck.structure_text(model_file) + f"\n.temp {deck.temp_c!r}").encode()
         ).hexdigest()
         params = {k: float(v) for k, v in deck.params.items()}
-        if key == self._loaded_key:
+        if key == self._loaded_key and self.reuse_circuits:
             changed = {
                 k: v for k, v in params.items() if self._loaded_params.get(k) != v
             }
