@@ -22,7 +22,12 @@ from bitrom_char.chip.layers import (
     rms_norm,
     rope,
 )
-from bitrom_char.chip.mapping import ArrayGeometry, MappedLinear, map_linear
+from bitrom_char.chip.mapping import (
+    ArrayGeometry,
+    MappedLinear,
+    blas_threads,
+    map_linear,
+)
 from bitrom_char.chip.model import LayerWeights, LoraAdapter, ModelConfig, TernaryModel
 from bitrom_char.chip.quant import absmax_quantize, check_int8
 
@@ -84,6 +89,7 @@ class Chip:
         dram_bytes_per_s: float = 25.6e9,
         edram_bits_per_cycle: int = 8192,
         digital_lanes: int = 1024,
+        blas_threads: int | None = 1,
     ) -> None:
         self.costs = costs
         self.geometry = geometry or ArrayGeometry()
@@ -119,6 +125,7 @@ class Chip:
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
         self.clock_hz = float(clock_hz)
+        self.blas_threads = blas_threads
         self.edram_bytes = int(edram_bytes)
         self.kv_bits = kv_bits
         self.dram_energy_j_per_bit = dram_energy_j_per_bit
@@ -259,7 +266,8 @@ class Chip:
             else map_linear(weights, 1.0, "linear", self.geometry)
         )
         x = check_int8(x_int8)
-        y = lin.matvec(x)
+        with blas_threads(self.blas_threads):
+            y = lin.matvec(x)
         tokens = 1 if x.ndim == 1 else x.shape[0]
         acc = self.linear_accounting(lin, tokens)
         acc.tokens = tokens
@@ -413,13 +421,14 @@ class Chip:
         )
         acc.add_dram("embedding", emb_bytes)
         h = model.embedding[tokens].astype(np.float32)
-        for index in range(c.n_layers):
-            h, part = self.block(model, index, h, cache, positions)
-            acc.merge(part)
-        last = self._norm(h[-1:], model.final_norm, c.norm_eps, acc)
-        xq, s = self._quantize(last, acc)
-        head = model.lm_head
-        logits = head.matvec(xq).astype(np.float32) * (head.gamma / s[:, None])
+        with blas_threads(self.blas_threads):
+            for index in range(c.n_layers):
+                h, part = self.block(model, index, h, cache, positions)
+                acc.merge(part)
+            last = self._norm(h[-1:], model.final_norm, c.norm_eps, acc)
+            xq, s = self._quantize(last, acc)
+            head = model.lm_head
+            logits = head.matvec(xq).astype(np.float32) * (head.gamma / s[:, None])
         acc.merge(self.linear_accounting(head, 1))
         acc.merge(self.digital_accounting("argmax", c.vocab))
         self._add_edram_hold(acc, c, cache.length)
@@ -446,12 +455,12 @@ class Chip:
                 cells * extra * edram.refresh_energy_j,
             )
             note = (
-                f"step interval {acc.latency_s:.3g} s exceeds eDRAM retention "
-                f"{edram.retention_s:.3g} s: {extra} extra refresh(es) per step"
+                f"a step took longer than the eDRAM retention "
+                f"({edram.retention_s:.3g} s); the extra refreshes are counted "
+                "under edram / extra refresh"
             )
             if note not in acc.notes:
                 acc.notes.append(note)
-                logger.warning("%s", note)
 
     def decode(
         self, model: TernaryModel, tokens, n_new: int, eos_id: int | None = None
@@ -480,6 +489,8 @@ class Chip:
             )
             acc.merge(part)
         acc.steps = steps
+        for note in acc.notes:
+            logger.warning("%s", note)
         return new, acc
 
     def estimate_token(self, model: TernaryModel, context: int) -> Accounting:
