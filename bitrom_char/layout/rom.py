@@ -1,0 +1,265 @@
+"""Bidirectional ROM cell and programmed ROM tiles for sky130 (gdstk).
+
+One nfet_01v8 stores two trits. Its upper (north) diffusion contact is the west
+terminal and reaches one of three west lines; its lower (south) contact is the
+east terminal and reaches one of three east lines. Each side has one line on
+li1, one on met1 and one on met2, all running along the column, and the trit is
+set by which strap or via stack the cell draws.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import gdstk
+import numpy as np
+
+from bitrom_char.layout.geometry import CellDrawer, check_on_grid
+
+TRITS = (-1, 0, 1)
+# Which layer carries the line of each trit value, on both sides.
+TRIT_LINE_LAYER = {-1: "met1", 0: "li1", 1: "met2"}
+TRIT_NAME = {-1: "NEG", 0: "ZERO", 1: "POS"}
+SIDES = ("W", "E")
+
+CELL_PITCH_X_UM = 1.42
+STRAP_WIDTH_UM = 0.80
+# Cell centre line; line offsets below are measured from it, in um.
+X_CENTRE_UM = 0.71
+LI_LINE_X_UM = (0.34, 0.51)  # inner and outer edge of each li1 line
+MET1_LINE_X_UM = (0.50, 0.64)
+MET2_LINE_X_UM = (0.07, 0.33)
+VIA1_X_UM = 0.20  # via centre under the met2 line
+WL_STRAP_HALF_UM = 0.20  # half height of the met3 word-line strap
+
+MIN_W_UM, MAX_W_UM = 0.42, 1.15
+MIN_L_UM, MAX_L_UM = 0.15, 1.0
+
+
+@dataclass(frozen=True)
+class RomCellGeometry:
+    """Vertical positions of the cell's rows of shapes for one (W, L), in um."""
+
+    w_um: float = 0.42
+    l_um: float = 0.15
+
+    def __post_init__(self) -> None:
+        for name, value, low, high in (
+            ("w_um", self.w_um, MIN_W_UM, MAX_W_UM),
+            ("l_um", self.l_um, MIN_L_UM, MAX_L_UM),
+        ):
+            if not low <= value <= high:
+                raise ValueError(
+                    f"{name}={value} is outside the ROM cell range [{low}, {high}] um"
+                )
+            # W/2 and L/2 must stay on the 5 nm grid.
+            check_on_grid(f"{name}/2", value / 2)
+
+    # diff bottom leaves half of the 0.27 um diff spacing (difftap.3) to the cell edge
+    diff_y0 = 0.135
+    # 0.04 diff enclosure (licon.5a) + half a 0.17 licon
+    y_south = 0.26
+    # licon top + 0.055 licon-to-gate spacing (licon.11)
+    gate_y0 = 0.40
+
+    @property
+    def gate_y1(self) -> float:
+        return round(self.gate_y0 + self.l_um, 3)
+
+    @property
+    def y_north(self) -> float:
+        return round(self.gate_y1 + 0.055 + 0.085, 3)
+
+    @property
+    def diff_y1(self) -> float:
+        return round(self.y_north + 0.085 + 0.04, 3)
+
+    @property
+    def pitch_y_um(self) -> float:
+        return round(self.diff_y1 + self.diff_y0, 3)
+
+    @property
+    def wordline_y(self) -> float:
+        return round((self.gate_y0 + self.gate_y1) / 2, 3)
+
+    @property
+    def pitch_x_um(self) -> float:
+        return CELL_PITCH_X_UM
+
+    @property
+    def area_um2(self) -> float:
+        return round(self.pitch_x_um * self.pitch_y_um, 6)
+
+
+def _check_trit(name: str, value: int) -> int:
+    if value not in TRITS:
+        raise ValueError(f"{name}={value!r} is not a trit; use -1, 0 or 1")
+    return int(value)
+
+
+def _cell_name(geom: RomCellGeometry, west: int, east: int) -> str:
+    code = {-1: "n", 0: "z", 1: "p"}
+    w_nm, l_nm = round(geom.w_um * 1000), round(geom.l_um * 1000)
+    return f"bitrom_cell_w{w_nm}_l{l_nm}_{code[west]}{code[east]}"
+
+
+def _draw_lines_and_device(d: CellDrawer, geom: RomCellGeometry) -> None:
+    px, py, xc = geom.pitch_x_um, geom.pitch_y_um, X_CENTRE_UM
+    half_w = geom.w_um / 2
+    d.rect("nsdm", 0, 0, px, py)
+    d.rect("diff", xc - half_w, geom.diff_y0, xc + half_w, geom.diff_y1)
+    d.rect("poly", 0, geom.gate_y0, px, geom.gate_y1)
+    for y in (geom.y_south, geom.y_north):
+        d.square("licon", xc, y, 0.17)
+        d.rect("li1", xc - 0.17, y - 0.085, xc + 0.17, y + 0.085)
+    for sign in (-1, 1):
+        for layer, (inner, outer) in (
+            ("li1", LI_LINE_X_UM),
+            ("met1", MET1_LINE_X_UM),
+            ("met2", MET2_LINE_X_UM),
+        ):
+            d.rect(layer, xc + sign * inner, 0, xc + sign * outer, py)
+    y_wl = geom.wordline_y
+    d.rect("met3", 0, y_wl - WL_STRAP_HALF_UM, px, y_wl + WL_STRAP_HALF_UM)
+
+
+def _draw_program(d: CellDrawer, geom: RomCellGeometry, side: str, trit: int) -> None:
+    """Connect one terminal to the line of ``trit`` on its side."""
+    xc = X_CENTRE_UM
+    sign = -1 if side == "W" else 1
+    y = geom.y_north if side == "W" else geom.y_south
+    layer = TRIT_LINE_LAYER[trit]
+    if layer == "li1":
+        d.rect(
+            "li1", xc + sign * 0.17, y - 0.085, xc + sign * LI_LINE_X_UM[0], y + 0.085
+        )
+        return
+    d.square("mcon", xc, y, 0.17)
+    # mcon enclosure: 0.03 on the far side (m1.4), 0.06 above and below (m1.5)
+    near = xc - sign * 0.115
+    if layer == "met1":
+        d.rect("met1", near, y - 0.145, xc + sign * MET1_LINE_X_UM[1], y + 0.145)
+        return
+    # via under the met2 line; met1 encloses it by 0.085 outward (via.5a)
+    via_x = xc + sign * VIA1_X_UM
+    d.rect("met1", near, y - 0.145, via_x + sign * (0.075 + 0.085), y + 0.145)
+    d.square("via", via_x, y, 0.15)
+
+
+def rom_cell(
+    west_trit: int = 0, east_trit: int = 0, *, w_um: float = 0.42, l_um: float = 0.15
+) -> gdstk.Cell:
+    """Draw one two-trit ROM cell with its origin at the lower-left corner."""
+    west = _check_trit("west_trit", west_trit)
+    east = _check_trit("east_trit", east_trit)
+    geom = RomCellGeometry(w_um, l_um)
+    d = CellDrawer(_cell_name(geom, west, east))
+    _draw_lines_and_device(d, geom)
+    _draw_program(d, geom, "W", west)
+    _draw_program(d, geom, "E", east)
+    return d.cell
+
+
+def wordline_strap(*, l_um: float = 0.15) -> gdstk.Cell:
+    """Draw the poly-to-met3 word-line strap column cell placed left of each tile."""
+    geom = RomCellGeometry(0.42, l_um)
+    d = CellDrawer(f"bitrom_wl_strap_l{round(l_um * 1000)}")
+    xs, y = STRAP_WIDTH_UM / 2, geom.wordline_y
+    d.rect("poly", 0, geom.gate_y0, STRAP_WIDTH_UM, geom.gate_y1)
+    # poly encloses the licon by 0.05 (licon.8) and 0.08 left and right (licon.8a)
+    d.rect("poly", xs - 0.165, y - 0.135, xs + 0.165, y + 0.135)
+    d.square("npc", xs, y, 0.37)
+    d.square("licon", xs, y, 0.17)
+    d.rect("li1", xs - 0.17, y - 0.085, xs + 0.17, y + 0.085)
+    d.square("mcon", xs, y, 0.17)
+    d.square("met1", xs, y, 0.32)
+    d.square("via", xs, y, 0.15)
+    d.square("met2", xs, y, 0.37)
+    d.square("via2", xs, y, 0.2)
+    d.rect("met3", 0, y - WL_STRAP_HALF_UM, STRAP_WIDTH_UM, y + WL_STRAP_HALF_UM)
+    return d.cell
+
+
+def line_net_name(column: int, side: str, trit: int) -> str:
+    """Return the label of a column line, e.g. ``C3_W_POS`` for the west +1 line."""
+    return f"C{column}_{side}_{TRIT_NAME[trit]}"
+
+
+def load_trits(trits: np.ndarray | str | Path) -> np.ndarray:
+    """Return a (rows, cols, 2) int8 trit array from an array or a .npy file."""
+    if isinstance(trits, (str, Path)):
+        path = Path(trits)
+        if path.suffix != ".npy":
+            raise ValueError(f"weight file {path} must be a numpy .npy file")
+        trits = np.load(path)
+    array = np.asarray(trits)
+    if array.ndim != 3 or array.shape[2] != 2 or 0 in array.shape[:2]:
+        raise ValueError(
+            f"trit array shape {array.shape} is invalid; expected (rows, cols, 2) "
+            "with west trits in [..., 0] and east trits in [..., 1]"
+        )
+    bad = ~np.isin(array, TRITS)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"trit array value {array[index]!r} at index {index} is not -1, 0 or 1"
+        )
+    return array.astype(np.int8)
+
+
+def rom_tile(
+    trits: np.ndarray | str | Path,
+    *,
+    w_um: float = 0.42,
+    l_um: float = 0.15,
+    name: str | None = None,
+) -> gdstk.Cell:
+    """Draw a programmed tile: a word-line strap column, then rows x cols cells.
+
+    Row 0 is at the bottom. Tiles abut left to right and bottom to top: lines
+    continue through the tile's top and bottom edges and the met3 word-line
+    straps through its left and right edges.
+    """
+    array = load_trits(trits)
+    rows, cols = array.shape[:2]
+    geom = RomCellGeometry(w_um, l_um)
+    if name is None:
+        digest = hashlib.sha256(array.tobytes()).hexdigest()[:8]
+        name = f"bitrom_tile_{rows}x{cols}_{digest}"
+    d = CellDrawer(name)
+    variants: dict[tuple[int, int], gdstk.Cell] = {}
+    strap = wordline_strap(l_um=l_um)
+    px, py = geom.pitch_x_um, geom.pitch_y_um
+    for row in range(rows):
+        y0 = round(row * py, 3)
+        d.place(strap, 0, y0)
+        for col in range(cols):
+            key = (int(array[row, col, 0]), int(array[row, col, 1]))
+            if key not in variants:
+                variants[key] = rom_cell(*key, w_um=w_um, l_um=l_um)
+            d.place(variants[key], round(STRAP_WIDTH_UM + col * px, 3), y0)
+        d.label("met3_label", f"WL{row}", STRAP_WIDTH_UM / 2, y0 + geom.wordline_y)
+    _label_lines(d, cols, round(rows * py - 0.05, 3))
+    return d.cell
+
+
+def _label_lines(d: CellDrawer, cols: int, y: float) -> None:
+    for col in range(cols):
+        xc = STRAP_WIDTH_UM + col * CELL_PITCH_X_UM + X_CENTRE_UM
+        for side, sign in (("W", -1), ("E", 1)):
+            for trit, (inner, outer) in (
+                (0, LI_LINE_X_UM),
+                (-1, MET1_LINE_X_UM),
+                (1, MET2_LINE_X_UM),
+            ):
+                layer = TRIT_LINE_LAYER[trit]
+                x = round(xc + sign * (inner + outer) / 2, 3)
+                d.label(f"{layer}_label", line_net_name(col, side, trit), x, y)
+
+
+def tile_size_um(rows: int, cols: int, *, l_um: float = 0.15) -> tuple[float, float]:
+    """Return (width, height) in um of a rows x cols tile with its strap column."""
+    geom = RomCellGeometry(0.42, l_um)
+    return STRAP_WIDTH_UM + cols * geom.pitch_x_um, rows * geom.pitch_y_um
