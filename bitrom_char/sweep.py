@@ -123,6 +123,23 @@ class PointCache:
             log.warning("ignoring unreadable cache file %s", path)
             return None
 
+    def remove_orphans(self, min_age_s: float = 600.0) -> int:
+        """Delete temporary files left by a killed sweep; return how many.
+
+        Only files older than `min_age_s` go, so a sweep running beside this one on
+        the same cache keeps the file it is writing.
+        """
+        removed = 0
+        now = time.time()
+        for path in self.folder.glob("*/.tmp-*"):
+            try:
+                if now - path.stat().st_mtime >= min_age_s:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
     def put(self, key: str, record: dict) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -373,6 +390,7 @@ def characterize(
     models = find_models(pdk_root)
     env = Environment.detect(models)
     cache = PointCache(cache_dir or default_cache_dir(), cell.name)
+    cache.remove_orphans()
     keys = [point_key(cell, point, env) for point in points]
     records: dict[int, dict] = {}
     for index, key in enumerate(keys):
