@@ -1,0 +1,844 @@
+"""Bidirectional BitROM column: netlist generator, ternary read-back and its table.
+
+One nfet stores two trits: its west terminal contacts one of the lines W+, W0, W-
+and its east terminal one of E+, E0, E-. A forward read drives the west lines at the
+trit levels, precharges the east lines to VDD and senses the lowest east line, which
+gives the west trit; a reverse read swaps the sides and gives the east trit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import numpy as np
+
+from bitrom_char.cells.base import Cell, PointResult
+from bitrom_char.pdk import CORNERS, check_device_size, validate_supply
+from bitrom_char.spice import Deck, SimResult, Simulator, render_template
+from bitrom_char.spice.measure import Find
+
+log = logging.getLogger(__name__)
+
+TRITS = (-1, 0, 1)
+DIRECTIONS = ("forward", "reverse")
+CELL_MODELS = ("sky130_fd_pr__nfet_01v8", "sky130_fd_pr__nfet_01v8_lvt")
+PRECHARGE_MODEL = "sky130_fd_pr__pfet_01v8"
+LINE_SUFFIX = {1: "p", 0: "z", -1: "m"}
+
+# Contacted diffusion length on each side of a gate (um): sets the junction
+# area (W x 0.29) and perimeter (2 (W + 0.29)) that load the lines.
+DIFFUSION_LENGTH_UM = 0.29
+
+# Bit-line wire per row and line. NOTE: estimate, not extracted. A row pitch of
+# 1.0 um is assumed (0.42 um gate width + 0.27 um diffusion spacing + poly end
+# caps); a minimum-width (0.14 um) met1 line then has 0.125 ohm/sq x 1.0/0.14 =
+# 0.89 ohm, and 25.8 aF/um^2 x 0.14 um + 2 x 40.6 aF/um = 0.085 fF to ground
+# (sky130_fd_sc_hd nominal tech LEF). Coupling between the stacked met1/met2/met3
+# lines is not included, so 0.1 fF is used.
+WIRE_R_OHM_PER_ROW = 0.9
+WIRE_C_F_PER_ROW = 0.1e-15
+
+EDGE_S = 50e-12  # rise and fall time of word-line and precharge-clock edges
+IDLE_S = 0.2e-9  # idle time at the start, from the DC operating point
+GAP_S = 0.1e-9  # between precharge release and word-line rise, and after sensing
+
+
+def _check_range(name: str, value: float, low: float, high: float, unit: str) -> None:
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name}={value} {unit} is invalid; use {low}..{high} {unit}")
+
+
+@dataclass(frozen=True)
+class RomColumnParams:
+    """Design and bias of one ROM column; levels and references are fractions of VDD.
+
+    `segments` lumps the column into that many wire segments, each with one
+    multiplied device per (west, east) trit pair of its unselected rows; None keeps
+    one wire segment and one device line per row. `sense_time_s` counts from the
+    word line's 50 % point; None scales it with the row count (see `sense_s`).
+    """
+
+    rows: int = 16
+    vdd_v: float = 1.8
+    cell_model: str = "sky130_fd_pr__nfet_01v8"
+    cell_w_um: float = 0.42
+    cell_l_um: float = 0.15
+    wordline_boost_v: float = 0.0
+    level_minus_frac: float = 0.0
+    level_plus_frac: float = 0.25
+    level_zero_frac: float = 0.5
+    ref_low_frac: float = 0.125
+    ref_high_frac: float = 0.375
+    precharge_w_um: float | None = None
+    driver_r_ohm: float = 50.0
+    wire_r_ohm_per_row: float = WIRE_R_OHM_PER_ROW
+    wire_c_f_per_row: float = WIRE_C_F_PER_ROW
+    sense_time_s: float | None = None
+    precharge_time_s: float | None = None
+    settle_tol_frac: float = 0.05
+    segments: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rows, bool) or not isinstance(self.rows, int | np.integer):
+            raise TypeError(f"rows={self.rows!r} is invalid; use an integer >= 1")
+        if self.rows < 1:
+            raise ValueError(f"rows={self.rows} is invalid; use rows >= 1")
+        validate_supply(self.vdd_v, 27.0)
+        if self.cell_model not in CELL_MODELS:
+            raise ValueError(
+                f"cell_model={self.cell_model!r} is invalid; use one of "
+                f"{', '.join(CELL_MODELS)}"
+            )
+        check_device_size(self.cell_model, self.cell_w_um, self.cell_l_um)
+        check_device_size(PRECHARGE_MODEL, self.precharge_w, 0.15)
+        _check_range("wordline_boost_v", self.wordline_boost_v, 0.0, 1.95, "V")
+        if self.wordline_v > 1.95 + 1e-12:
+            raise ValueError(
+                f"word-line level vdd_v + wordline_boost_v = {self.wordline_v:.3g} V "
+                "exceeds 1.95 V, the limit of the sky130 1.8 V device models; "
+                "lower wordline_boost_v"
+            )
+        self._check_levels()
+        _check_range("driver_r_ohm", self.driver_r_ohm, 1e-3, 1e6, "ohm")
+        _check_range("wire_r_ohm_per_row", self.wire_r_ohm_per_row, 1e-3, 1e4, "ohm")
+        _check_range("wire_c_f_per_row", self.wire_c_f_per_row, 1e-19, 1e-12, "F")
+        _check_range("settle_tol_frac", self.settle_tol_frac, 1e-3, 0.5, "")
+        for name in ("sense_time_s", "precharge_time_s"):
+            value = getattr(self, name)
+            if value is not None:
+                _check_range(name, value, 10e-12, 1e-6, "s")
+        if self.segments is not None and not 1 <= self.segments <= self.rows:
+            raise ValueError(
+                f"segments={self.segments} is invalid; use 1..rows={self.rows}, "
+                "or None for one segment per row"
+            )
+
+    def _check_levels(self) -> None:
+        order = (
+            ("level_minus_frac", self.level_minus_frac),
+            ("ref_low_frac", self.ref_low_frac),
+            ("level_plus_frac", self.level_plus_frac),
+            ("ref_high_frac", self.ref_high_frac),
+            ("level_zero_frac", self.level_zero_frac),
+        )
+        for name, value in order:
+            _check_range(name, value, 0.0, 1.0, "x VDD")
+        for (low_name, low), (high_name, high) in itertools.pairwise(order):
+            if not low < high:
+                raise ValueError(
+                    f"{low_name}={low} must be below {high_name}={high}; levels and "
+                    "references must be strictly ordered as level_minus < ref_low < "
+                    "level_plus < ref_high < level_zero"
+                )
+
+    @property
+    def wordline_v(self) -> float:
+        """Word-line high level (V)."""
+        return self.vdd_v + self.wordline_boost_v
+
+    def level_v(self, trit: int) -> float:
+        """Source-line level that encodes a trit (V)."""
+        fraction = {
+            -1: self.level_minus_frac,
+            0: self.level_zero_frac,
+            1: self.level_plus_frac,
+        }
+        return fraction[check_trit(trit)] * self.vdd_v
+
+    @property
+    def ref_low_v(self) -> float:
+        """Reference between the -1 and +1 levels (V)."""
+        return self.ref_low_frac * self.vdd_v
+
+    @property
+    def ref_high_v(self) -> float:
+        """Reference between the +1 and 0 levels (V)."""
+        return self.ref_high_frac * self.vdd_v
+
+    @property
+    def precharge_w(self) -> float:
+        """Precharge pfet width (um); by default 0.42 um per 64 rows, at least 0.42."""
+        if self.precharge_w_um is not None:
+            return self.precharge_w_um
+        return round(max(0.42, 0.42 * self.rows / 64), 3)
+
+    @property
+    def sense_s(self) -> float:
+        """Sense time after the word line's 50 % point (s).
+
+        The default, 1 ns + 25 ps per row, gives the +1 line of a worst-case
+        column at tt, 1.8 V, 27 C time to fall below the high reference.
+        """
+        if self.sense_time_s is not None:
+            return self.sense_time_s
+        return 1e-9 + 25e-12 * self.rows
+
+    @property
+    def precharge_s(self) -> float:
+        """Precharge phase after each read (s); by default 1 ns + 2 ps per row."""
+        if self.precharge_time_s is not None:
+            return self.precharge_time_s
+        return 1e-9 + 2e-12 * self.rows
+
+    @property
+    def settle_tol_v(self) -> float:
+        """Distance to the source-line level that counts as settled (V)."""
+        return self.settle_tol_frac * self.vdd_v
+
+
+def check_trit(trit: object) -> int:
+    """Return a trit as int, or raise ValueError for anything outside {-1, 0, 1}."""
+    if isinstance(trit, bool) or trit not in TRITS:
+        raise ValueError(f"trit {trit!r} is invalid; use -1, 0 or 1")
+    return int(trit)
+
+
+def check_direction(direction: str) -> str:
+    """Return the direction, or raise ValueError when it is not forward or reverse."""
+    if direction not in DIRECTIONS:
+        raise ValueError(
+            f"direction {direction!r} is invalid; use 'forward' (west trit) or "
+            "'reverse' (east trit)"
+        )
+    return direction
+
+
+def check_pattern(rows: int, west: Sequence[int], east: Sequence[int]) -> None:
+    """Raise ValueError unless both sides hold `rows` trits from {-1, 0, 1}."""
+    for side, trits in (("west", west), ("east", east)):
+        if len(trits) != rows:
+            raise ValueError(
+                f"{side} pattern has {len(trits)} trits; the column has {rows} rows"
+            )
+        for row, trit in enumerate(trits):
+            try:
+                check_trit(trit)
+            except ValueError as error:
+                raise ValueError(f"{side} trit of row {row}: {error}") from None
+
+
+def aggressor_trit(trit: int) -> int:
+    """Source-line trit whose leakage pulls a read line hardest toward a wrong level.
+
+    A line reading 0 or +1 is pulled down toward -1 by cells on VSS; a line reading
+    -1 is pulled up by cells on VDD/2, which see the largest drain voltage.
+    """
+    return 0 if check_trit(trit) == -1 else -1
+
+
+def worst_case_pattern(
+    rows: int, trit: int, direction: str
+) -> tuple[list[int], list[int]]:
+    """Return (west, east) trits for reading `trit` from the last, farthest row.
+
+    Every row's read-side terminal contacts the same read line, so that line carries
+    all junction capacitance and all unselected-row leakage; the unselected rows'
+    drive-side terminals sit on the aggressor level of `trit`.
+    """
+    check_direction(direction)
+    trit = check_trit(trit)
+    drive = [aggressor_trit(trit)] * rows
+    drive[-1] = trit
+    read = [trit] * rows
+    if direction == "forward":
+        return drive, read
+    return read, drive
+
+
+@dataclass(frozen=True)
+class ReadSlot:
+    """Timing of one read in a column transient (s)."""
+
+    row: int
+    release_s: float  # precharge turns off
+    wordline_s: float  # word line crosses 50 %
+    sense_s: float  # sense time; the word line starts to fall here
+    end_s: float  # end of the following precharge phase
+
+
+@dataclass(frozen=True)
+class ColumnDeck:
+    """A column transient, its read schedule and the node names to sense."""
+
+    deck: Deck
+    slots: tuple[ReadSlot, ...]
+    read_nodes: dict[int, str]  # trit of each read-side line -> its sense node
+    direction: str
+    params: RomColumnParams
+
+
+def schedule_reads(params: RomColumnParams, rows: Sequence[int]) -> list[ReadSlot]:
+    """Place reads of `rows` one after another: release, word line, sense, precharge."""
+    slots = []
+    start = IDLE_S
+    for row in rows:
+        wordline = start + GAP_S + EDGE_S / 2
+        sense = wordline + params.sense_s
+        end = sense + EDGE_S + GAP_S + EDGE_S + params.precharge_s
+        slots.append(ReadSlot(row, start, wordline, sense, end))
+        start = end
+    return slots
+
+
+def _time_step_s(stop_s: float) -> float:
+    """Transient step: 10 ps, coarser for long runs (ngspice also caps its step here)."""
+    return max(10e-12, stop_s / 5000)
+
+
+def _pwl(points: Sequence[tuple[float, str]]) -> str:
+    return "pwl(" + " ".join(f"{t:.6g} {v}" for t, v in points) + ")"
+
+
+def _segment_bounds(params: RomColumnParams) -> list[tuple[int, int]]:
+    count = params.segments or params.rows
+    edges = np.linspace(0, params.rows, count + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def _line(side: str, trit: int, node: int) -> str:
+    return f"{side}{LINE_SUFFIX[trit]}_{node}"
+
+
+def _array_lines(
+    params: RomColumnParams,
+    west: Sequence[int],
+    east: Sequence[int],
+    selected: set[int],
+) -> list[str]:
+    """Wire segments and cells; selected rows get their own word line wl<row>."""
+    lines = ["* column array: node 0 at the periphery, the last node at the far end"]
+    for index, (first, stop) in enumerate(_segment_bounds(params)):
+        near = " ".join(_line(s, t, index) for s in "we" for t in (1, 0, -1))
+        far = " ".join(_line(s, t, index + 1) for s in "we" for t in (1, 0, -1))
+        count = stop - first
+        lines.append(
+            f"Xw{index} {near} {far} rom_wire "
+            f"r_ohm={params.wire_r_ohm_per_row * count:.6g} "
+            f"c_f={params.wire_c_f_per_row * count:.6g}"
+        )
+        groups: dict[tuple[int, int], int] = {}
+        for row in range(first, stop):
+            pair = (int(west[row]), int(east[row]))
+            if row in selected:
+                lines.append(
+                    f"Xc{row} {_line('w', pair[0], index + 1)} wl{row} "
+                    f"{_line('e', pair[1], index + 1)} 0 rom_cell"
+                )
+            else:
+                groups[pair] = groups.get(pair, 0) + 1
+        for (w, e), mult in sorted(groups.items()):
+            multiplier = f" cells={mult}" if mult > 1 else ""
+            name = f"Xc{first}" if count == 1 else f"Xu{index}{LINE_SUFFIX[w]}"
+            name += "" if count == 1 else LINE_SUFFIX[e]
+            lines.append(
+                f"{name} {_line('w', w, index + 1)} wl_off "
+                f"{_line('e', e, index + 1)} 0 rom_cell{multiplier}"
+            )
+    return lines
+
+
+def _periphery_lines(
+    params: RomColumnParams, direction: str, slots: Sequence[ReadSlot]
+) -> list[str]:
+    drive, read = ("w", "e") if direction == "forward" else ("e", "w")
+    lines = [
+        "* supplies, source-line drivers and precharge",
+        "Vdd vdd 0 {vdd_v}",
+        "Vwloff wl_off 0 0",
+    ]
+    for trit, name in ((1, "plus"), (0, "zero"), (-1, "minus")):
+        suffix = LINE_SUFFIX[trit]
+        lines.append(f"Vlevel{suffix} level{suffix} 0 {{level_{name}_v}}")
+        lines.append(
+            f"Rdrive{suffix} level{suffix} {_line(drive, trit, 0)} {{driver_r_ohm}}"
+        )
+        lines.append(
+            f"Xpre{suffix} {_line(read, trit, 0)} prechargeb vdd rom_precharge"
+        )
+
+    clock = [(0.0, "0")]
+    for slot in slots:
+        clock += [(slot.release_s, "0"), (slot.release_s + EDGE_S, "{vdd_v}")]
+        low = slot.sense_s + EDGE_S + GAP_S
+        clock += [(low, "{vdd_v}"), (low + EDGE_S, "0")]
+    lines.append(f"Vprechargeb prechargeb 0 {_pwl(clock)}")
+
+    for slot in slots:
+        rise = slot.wordline_s - EDGE_S / 2
+        fall = slot.sense_s
+        wave = [
+            (0.0, "0"),
+            (rise, "0"),
+            (rise + EDGE_S, "{wordline_v}"),
+            (fall, "{wordline_v}"),
+            (fall + EDGE_S, "0"),
+        ]
+        lines.append(f"Vwl{slot.row} wl{slot.row} 0 {_pwl(wave)}")
+    return lines
+
+
+def subcircuits(params: RomColumnParams) -> str:
+    """Return the cell, wire and precharge subcircuits for this column's sizes."""
+    cell_w = params.cell_w_um
+    pre_w = params.precharge_w
+    return render_template(
+        "rom_column",
+        {
+            "cell_model": params.cell_model,
+            "cell_w_um": f"{cell_w:.6g}",
+            "cell_l_um": f"{params.cell_l_um:.6g}",
+            "cell_diff_area_um2": f"{cell_w * DIFFUSION_LENGTH_UM:.6g}",
+            "cell_diff_perim_um": f"{2 * (cell_w + DIFFUSION_LENGTH_UM):.6g}",
+            "precharge_w_um": f"{pre_w:.6g}",
+            "precharge_diff_area_um2": f"{pre_w * DIFFUSION_LENGTH_UM:.6g}",
+            "precharge_diff_perim_um": f"{2 * (pre_w + DIFFUSION_LENGTH_UM):.6g}",
+        },
+    )
+
+
+def column_deck(
+    params: RomColumnParams,
+    west: Sequence[int],
+    east: Sequence[int],
+    direction: str,
+    read_rows: Sequence[int],
+    *,
+    corner: str = "tt",
+    temp_c: float = 27.0,
+    hold_s: float = 0.0,
+    save_waveforms: bool = True,
+) -> ColumnDeck:
+    """Build the transient that reads `read_rows` in order from a programmed column.
+
+    Unselected rows keep their word line at 0 V with every leakage path in place.
+    `hold_s` keeps simulating after the last read with the lines floating, so a
+    slow level can be followed past the sense time.
+    """
+    check_direction(direction)
+    check_pattern(params.rows, west, east)
+    if not read_rows:
+        raise ValueError("read_rows is empty; give at least one row to read")
+    for row in read_rows:
+        if not 0 <= row < params.rows:
+            raise ValueError(f"read row {row} is invalid; use 0..{params.rows - 1}")
+    if len(set(read_rows)) != len(read_rows):
+        raise ValueError(f"read_rows {list(read_rows)} repeats a row; read each once")
+
+    slots = schedule_reads(params, read_rows)
+    if hold_s > 0:
+        last = slots[-1]
+        slots[-1] = replace(
+            last, sense_s=last.sense_s + hold_s, end_s=last.end_s + hold_s
+        )
+    read_side = "e" if direction == "forward" else "w"
+    read_nodes = {trit: _line(read_side, trit, 0) for trit in TRITS}
+    netlist = "\n".join(
+        [
+            subcircuits(params),
+            *_array_lines(params, west, east, set(read_rows)),
+            *_periphery_lines(params, direction, slots),
+        ]
+    )
+    measurements = [
+        Find(f"v{LINE_SUFFIX[trit]}_{index}", f"v({node})", at_s=slot.sense_s)
+        for index, slot in enumerate(slots)
+        for trit, node in read_nodes.items()
+    ]
+    if hold_s > 0:
+        # The schedule above moved the last sense time; sense at the real one.
+        real = schedule_reads(params, read_rows)[-1].sense_s
+        index = len(slots) - 1
+        measurements = [
+            m if not m.name.endswith(f"_{index}") else replace(m, at_s=real)
+            for m in measurements
+        ]
+    save: tuple[str, ...] = ()
+    if save_waveforms:
+        sources = ["vdd", "vprechargeb", "vlevelp", "vlevelz", "vlevelm"]
+        sources += [f"vwl{row}" for row in read_rows]
+        save = tuple(f"v({node})" for node in read_nodes.values())
+        save += tuple(f"i({source})" for source in sources)
+    deck = Deck(
+        title=f"rom column {params.rows} rows {direction}",
+        netlist=netlist,
+        analysis=f"tran {_time_step_s(slots[-1].end_s):.6g} {slots[-1].end_s:.6g}",
+        measurements=measurements,
+        corner=corner,
+        temp_c=temp_c,
+        params={
+            "vdd_v": params.vdd_v,
+            "wordline_v": params.wordline_v,
+            "level_plus_v": params.level_v(1),
+            "level_zero_v": params.level_v(0),
+            "level_minus_v": params.level_v(-1),
+            "driver_r_ohm": params.driver_r_ohm,
+        },
+        save=save,
+    )
+    return ColumnDeck(deck, tuple(slots), read_nodes, direction, params)
+
+
+def decode_trit(lowest_v: float, params: RomColumnParams) -> int:
+    """Return the trit that the lowest read-side line voltage at sense time encodes.
+
+    Below the low reference reads -1, below the high reference +1, anything else 0,
+    so a 0 that has not yet reached VDD/2 still decodes as 0.
+    """
+    if lowest_v < params.ref_low_v:
+        return -1
+    if lowest_v < params.ref_high_v:
+        return 1
+    return 0
+
+
+def decision_margin_v(lowest_v: float, trit: int, params: RomColumnParams) -> float:
+    """Signed distance from the lowest line to the edge of `trit`'s decision band (V).
+
+    Positive when the read decodes as `trit`; its size is the voltage error that the
+    sense stage tolerates before it decides wrongly.
+    """
+    trit = check_trit(trit)
+    if trit == -1:
+        return params.ref_low_v - lowest_v
+    if trit == 1:
+        return min(lowest_v - params.ref_low_v, params.ref_high_v - lowest_v)
+    return lowest_v - params.ref_high_v
+
+
+@dataclass
+class ReadResult:
+    """One read of one row: line voltages at sense time, decision, energy, timing.
+
+    Energies are per column access and count the energy drawn from VDD: the
+    precharge supply and clock, each source-line level modelled as a linear
+    regulator fed from VDD (it draws what it sources and returns nothing for what
+    it sinks), and the word-line driver. NaN entries carry a reason in `reasons`.
+    """
+
+    row: int
+    expected: int
+    line: int  # read-side line that the cell contacts, named by its trit
+    line_v: dict[int, float]
+    decoded: int
+    lowest_v: float
+    settled_v: float
+    decision_margin_v: float
+    values: dict[str, float] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the decoded trit equals the programmed one."""
+        return self.decoded == self.expected
+
+
+def _supply_energy_j(
+    time_s: np.ndarray, current_a: np.ndarray, level_v: float, start: float, stop: float
+) -> float:
+    """Energy a supply at `level_v` delivers while sourcing current, over a window."""
+    inside = (time_s >= start) & (time_s <= stop)
+    sourced = np.clip(-current_a[inside], 0.0, None)
+    return float(level_v * np.trapezoid(sourced, time_s[inside]))
+
+
+def settle_time_s(
+    time_s: np.ndarray, line_v: np.ndarray, start_s: float, stop_s: float,
+    level_v: float, tol_v: float,
+) -> float:  # fmt: skip
+    """Time after `start_s` from which the line stays within `tol_v` of `level_v`.
+
+    Returns NaN when the line is still outside the band at `stop_s`.
+    """
+    inside = (time_s >= start_s) & (time_s <= stop_s)
+    t = time_s[inside]
+    outside = np.abs(line_v[inside] - level_v) > tol_v
+    if t.size == 0 or outside[-1]:
+        return math.nan
+    last_out = np.nonzero(outside)[0]
+    if last_out.size == 0:
+        return 0.0
+    return float(t[last_out[-1] + 1] - start_s)
+
+
+def access_results(
+    column: ColumnDeck, result: SimResult, west: Sequence[int], east: Sequence[int]
+) -> list[ReadResult]:
+    """Decode every read of a column transient and compute its energy and timing."""
+    forward = column.direction == "forward"
+    programmed, contacted = (west, east) if forward else (east, west)
+    params = column.params
+    waves = result.waveforms
+    reads = []
+    for index, slot in enumerate(column.slots):
+        line_v = {
+            trit: result.values[f"v{LINE_SUFFIX[trit]}_{index}"] for trit in TRITS
+        }
+        lowest = min(line_v.values())
+        trit = int(programmed[slot.row])
+        line = int(contacted[slot.row])
+        reasons: dict[str, str] = {}
+        if any(math.isnan(v) for v in line_v.values()):
+            reasons["line_v"] = "; ".join(sorted(set(result.reasons.values())))
+            decoded = math.nan
+        else:
+            decoded = decode_trit(lowest, params)
+        read = ReadResult(
+            row=slot.row,
+            expected=trit,
+            line=line,
+            line_v=line_v,
+            decoded=decoded,
+            lowest_v=lowest,
+            settled_v=line_v[line],
+            decision_margin_v=decision_margin_v(lowest, trit, params),
+            reasons=reasons,
+        )
+        if waves:
+            _add_energy_and_timing(read, column, waves, index)
+        reads.append(read)
+    return reads
+
+
+def _add_energy_and_timing(
+    read: ReadResult, column: ColumnDeck, waves: Mapping[str, np.ndarray], index: int
+) -> None:
+    params = column.params
+    slot = column.slots[index]
+    start = column.slots[index - 1].end_s if index else 0.0
+    time_s = waves["time"]
+    node = column.read_nodes[read.line]
+    line = waves[f"v({node})"]
+
+    precharge = _supply_energy_j(
+        time_s, waves["i(vdd)"], params.vdd_v, start, slot.end_s
+    )
+    precharge += _supply_energy_j(
+        time_s, waves["i(vprechargeb)"], params.vdd_v, start, slot.end_s
+    )
+    drive = sum(
+        _supply_energy_j(
+            time_s, waves[f"i(vlevel{LINE_SUFFIX[t]})"], params.vdd_v, start, slot.end_s
+        )
+        for t in TRITS
+    )
+    wordline = _supply_energy_j(
+        time_s, waves[f"i(vwl{slot.row})"], params.wordline_v, start, slot.end_s
+    )
+    restored_v = float(np.interp(slot.end_s, time_s, line))
+    if restored_v < params.vdd_v - params.settle_tol_v:
+        reason = (
+            f"precharge left the bit line at {restored_v:.3f} V, below VDD - "
+            f"{params.settle_tol_v:.3f} V, after {params.precharge_s:.3g} s; "
+            "raise precharge_time_s or precharge_w_um"
+        )
+        read.values["precharge_energy_j"] = math.nan
+        read.reasons["precharge_energy_j"] = reason
+        read.values["read_energy_j"] = math.nan
+        read.reasons["read_energy_j"] = reason
+    else:
+        read.values["precharge_energy_j"] = precharge
+        read.values["read_energy_j"] = precharge + drive + wordline
+    read.values["drive_energy_j"] = drive
+    read.values["wordline_energy_j"] = wordline
+    read.values["leakage_a"] = float(-waves["i(vdd)"][0]) if index == 0 else math.nan
+
+    settle = settle_time_s(
+        time_s, line, slot.wordline_s, slot.sense_s,
+        params.level_v(read.expected), params.settle_tol_v,
+    )  # fmt: skip
+    read.values["settle_time_s"] = settle
+    if math.isnan(settle):
+        read.reasons["settle_time_s"] = (
+            f"line not within {params.settle_tol_v:.3g} V of "
+            f"{params.level_v(read.expected):.3g} V by the sense time "
+            f"{params.sense_s:.3g} s"
+        )
+
+
+def read_column(
+    sim: Simulator,
+    params: RomColumnParams,
+    west: Sequence[int],
+    east: Sequence[int],
+    direction: str,
+    rows: Sequence[int] | None = None,
+    *,
+    corner: str = "tt",
+    temp_c: float = 27.0,
+) -> list[ReadResult]:
+    """Read `rows` (all by default) one after another in one transient and decode them."""
+    rows = list(range(params.rows)) if rows is None else list(rows)
+    column = column_deck(
+        params, west, east, direction, rows, corner=corner, temp_c=temp_c
+    )
+    return access_results(column, sim.run(column.deck), west, east)
+
+
+@dataclass(frozen=True)
+class RomColumnCell(Cell):
+    """Characterizes reads of a worst-case column: the far row, every cell on the
+    read line, every unselected cell on the aggressor level (see worst_case_pattern).
+
+    Each grid point simulates the reads of all three trits, because
+    `sense_margin_v`, the smallest gap between adjacent sensed levels, needs all
+    three; `leakage_a` comes from the idle column of the trit-0 read, whose
+    unselected cells all sit on VSS. Columns longer than `max_segments` rows are
+    lumped into that many wire segments with multiplied devices.
+    """
+
+    base: RomColumnParams = field(default_factory=RomColumnParams)
+    max_segments: int = 32
+    settle_window_s: float = 1e-6
+
+    name = "rom_column"
+    axes = ("corner", "vdd_v", "temp_c", "rows", "direction", "trit")
+    units: ClassVar[dict[str, str]] = {
+        "settled_v": "V",
+        "settle_time_s": "s",
+        "sense_time_s": "s",
+        "sense_margin_v": "V",
+        "decision_margin_v": "V",
+        "read_energy_j": "J",
+        "precharge_energy_j": "J",
+        "drive_energy_j": "J",
+        "wordline_energy_j": "J",
+        "leakage_a": "A",
+        "read_ok": "1",
+    }
+    version = "1"
+
+    def validate_point(self, point: Mapping[str, object]) -> None:
+        super().validate_point(point)
+        check_direction(str(point["direction"]))
+        check_trit(int(point["trit"]))
+        self.params(point)
+
+    def params(self, point: Mapping[str, object]) -> RomColumnParams:
+        """Column parameters of a grid point."""
+        rows = point["rows"]
+        if isinstance(rows, float) and rows.is_integer():
+            rows = int(rows)
+        if not isinstance(rows, int | np.integer) or isinstance(rows, bool) or rows < 1:
+            raise ValueError(f"rows={rows!r} is invalid; use an integer >= 1")
+        segments = None if rows <= self.max_segments else self.max_segments
+        return replace(
+            self.base, rows=int(rows), vdd_v=float(point["vdd_v"]), segments=segments
+        )
+
+    def decks(self, point: Mapping[str, object]) -> dict[int, ColumnDeck]:
+        """The access transient of each trit's worst-case column."""
+        params = self.params(point)
+        direction = check_direction(str(point["direction"]))
+        decks = {}
+        for trit in TRITS:
+            west, east = worst_case_pattern(params.rows, trit, direction)
+            decks[trit] = column_deck(
+                params, west, east, direction, [params.rows - 1],
+                corner=str(point["corner"]), temp_c=float(point["temp_c"]),
+            )  # fmt: skip
+        return decks
+
+    def settle_deck(self, point: Mapping[str, object]) -> ColumnDeck:
+        """The point trit's column with the word line held on for `settle_window_s`."""
+        params = self.params(point)
+        direction = check_direction(str(point["direction"]))
+        west, east = worst_case_pattern(params.rows, int(point["trit"]), direction)
+        hold = max(0.0, self.settle_window_s - params.sense_s)
+        return column_deck(
+            params, west, east, direction, [params.rows - 1],
+            corner=str(point["corner"]), temp_c=float(point["temp_c"]), hold_s=hold,
+        )  # fmt: skip
+
+    def key_text(self, point: Mapping[str, object]) -> str:
+        parts = [column.deck.fingerprint() for column in self.decks(point).values()]
+        parts.append(self.settle_deck(point).deck.fingerprint())
+        return "\n".join(parts)
+
+    def evaluate(self, point: Mapping[str, object], sim: Simulator) -> PointResult:
+        trit = check_trit(int(point["trit"]))
+        reads: dict[int, ReadResult] = {}
+        hashes = []
+        for deck_trit, column in self.decks(point).items():
+            result = sim.run(column.deck)
+            hashes.append(result.netlist_hash)
+            west, east = worst_case_pattern(
+                column.params.rows, deck_trit, column.direction
+            )
+            reads[deck_trit] = access_results(column, result, west, east)[0]
+        read = reads[trit]
+        values = dict(read.values)
+        reasons = dict(read.reasons)
+        values["leakage_a"] = reads[0].values.get("leakage_a", math.nan)
+        if "leakage_a" in reads[0].reasons:
+            reasons["leakage_a"] = reads[0].reasons["leakage_a"]
+        values["settled_v"] = read.settled_v
+        values["sense_time_s"] = reads[trit].values.get("sense_time_s", math.nan)
+        values["sense_time_s"] = self.params(point).sense_s
+        values["decision_margin_v"] = read.decision_margin_v
+        values["read_ok"] = 1.0 if read.ok else 0.0
+        lowest = {t: reads[t].lowest_v for t in TRITS}
+        values["sense_margin_v"] = min(lowest[1] - lowest[-1], lowest[0] - lowest[1])
+
+        if math.isnan(values.get("settle_time_s", math.nan)):
+            values["settle_time_s"], reason = self._settle_long(point, sim, hashes)
+            if reason:
+                reasons["settle_time_s"] = reason
+            else:
+                reasons.pop("settle_time_s", None)
+        for name in self.units:
+            value = values.get(name, math.nan)
+            if math.isnan(value) and name not in reasons:
+                reasons[name] = read.reasons.get("line_v", "not computed")
+        values = {name: float(values.get(name, math.nan)) for name in self.units}
+        return PointResult(values, reasons, "+".join(hashes))
+
+    def _settle_long(
+        self, point: Mapping[str, object], sim: Simulator, hashes: list[str]
+    ) -> tuple[float, str]:
+        """Settle time from a run with the word line held on (s), and a reason if NaN."""
+        column = self.settle_deck(point)
+        result = sim.run(column.deck)
+        hashes.append(result.netlist_hash)
+        params = column.params
+        trit = int(point["trit"])
+        slot = column.slots[0]
+        node = column.read_nodes[trit]  # the worst-case pattern reads on line `trit`
+        settle = settle_time_s(
+            result.waveforms["time"], result.waveforms[f"v({node})"],
+            slot.wordline_s, slot.sense_s, params.level_v(trit), params.settle_tol_v,
+        )  # fmt: skip
+        if math.isnan(settle):
+            final = float(np.interp(slot.sense_s, result.waveforms["time"],
+                                    result.waveforms[f"v({node})"]))  # fmt: skip
+            return settle, (
+                f"line at {final:.3f} V, not within {params.settle_tol_v:.3g} V of "
+                f"{params.level_v(trit):.3g} V after {self.settle_window_s:g} s with "
+                "the word line on"
+            )
+        return settle, ""
+
+    def default_grid(self, quick: bool = False, full: bool = False) -> dict[str, list]:
+        """Grids: quick (tt, 1.8 V, 27 C, 16 and 64 rows), default, or full."""
+        grid: dict[str, list] = {"direction": list(DIRECTIONS), "trit": list(TRITS)}
+        if quick:
+            grid.update(corner=["tt"], vdd_v=[1.8], temp_c=[27.0], rows=[16, 64])
+        elif full:
+            grid.update(
+                corner=list(CORNERS),
+                vdd_v=[1.2, 1.5, 1.8],
+                temp_c=[-40.0, 27.0, 85.0, 125.0],
+                rows=[64, 256, 1024, 2048],
+            )
+        else:
+            grid.update(
+                corner=["tt", "ss", "ff"],
+                vdd_v=[1.8],
+                temp_c=[27.0, 85.0],
+                rows=[64, 256, 1024],
+            )
+        return {axis: grid[axis] for axis in self.axes}
