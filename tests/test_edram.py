@@ -65,7 +65,7 @@ def test_mim_adds_capacitor_and_area():
 
 
 def test_column_has_one_cell_per_row():
-    netlist, _ = edram.column_netlist(SMALL, 1.8, 1)
+    netlist, _ = edram.column_netlist(SMALL, 1.8)
     instances = [line for line in netlist.splitlines() if line.startswith("Xcell")]
     assert len(instances) == SMALL.rows
 

@@ -288,14 +288,32 @@ def cell_subckt(design: EdramDesign) -> str:
     return "\n".join(lines)
 
 
-def pwl(points: list[tuple[float, float]]) -> str:
-    """Return a SPICE PWL() source value from (time_s, value_v) points."""
-    return "PWL(" + " ".join(f"{t:.6g} {v:.6g}" for t, v in points) + ")"
+Level = float | str  # a voltage, or a deck parameter in braces such as "{data_v}"
+
+
+def _level_text(level: Level) -> str:
+    return level if isinstance(level, str) else f"{level:.6g}"
+
+
+def pwl(points: list[tuple[float, Level]]) -> str:
+    """Return a SPICE PWL() source value from (time_s, level) points."""
+    return "PWL(" + " ".join(f"{t:.6g} {_level_text(v)}" for t, v in points) + ")"
+
+
+def data_params(vdd_v: float, data: int) -> dict[str, float]:
+    """Return the deck parameters that set the data value of a testbench.
+
+    The netlists refer to them, so decks for 1 and 0 share one loaded circuit.
+    """
+    if data not in (0, 1):
+        raise ValueError(f"data={data!r} is invalid: use 0 or 1")
+    data_v = vdd_v if data else 0.0
+    return {"data_v": data_v, "complement_v": vdd_v - data_v}
 
 
 def pulse_points(
-    idle_v: float, active_v: float, start_s: float, stop_s: float
-) -> list[tuple[float, float]]:
+    idle_v: Level, active_v: Level, start_s: float, stop_s: float
+) -> list[tuple[float, Level]]:
     """Return PWL points of one pulse from idle_v to active_v over [start_s, stop_s]."""
     return [
         (0.0, idle_v),
@@ -365,30 +383,29 @@ def access_timing(design: EdramDesign, hold_s: float, write: bool) -> AccessTimi
 def column_netlist(
     design: EdramDesign,
     vdd_v: float,
-    data: int,
     *,
     hold_s: float = 0.0,
     write: bool = True,
 ) -> tuple[str, AccessTiming]:
     """Return a column testbench (rows cells, drivers, precharge, sense) and its timing.
 
-    The target cell is written with `data` (when `write`), held for hold_s and read.
-    The other rows - 1 cells store the complement of `data` at full swing, and the
-    write bit line sits at the complement outside the write: both are the worst case
-    for the target cell. Without `write` the target cell's storage node starts at the
-    deck parameter `sn_start_v` and is read at once.
+    The target cell is written with the level of parameter `data_v` (when `write`),
+    held for hold_s and read. The other rows - 1 cells store `complement_v`, and the
+    write bit line sits at `complement_v` outside the write: both are the worst case
+    for the target cell. Without `write` the target cell's storage node starts at
+    parameter `sn_start_v` and is read at once. data_params() gives the values.
     """
     timing = access_timing(design, hold_s, write)
     wwl_on_v, wwl_off_v = design.wwl_levels_v(vdd_v)
     rwl_on_v, rwl_off_v = design.rwl_levels_v(vdd_v)
     high_rail_v, low_rail_v = max(wwl_on_v, wwl_off_v), min(wwl_on_v, wwl_off_v)
-    data_v = vdd_v if data else 0.0
-    complement_v = vdd_v - data_v
-    sn_start = f"{complement_v:g}" if write else "{sn_start_v}"
+    sn_start = "{complement_v}" if write else "{sn_start_v}"
 
     if write:
         din = pwl(
-            pulse_points(complement_v, data_v, timing.din_s, timing.bias_s - EDGE_S)
+            pulse_points(
+                "{complement_v}", "{data_v}", timing.din_s, timing.bias_s - EDGE_S
+            )
         )
         # The driver inverts: its input sits at the opposite rail of the output.
         wwl_in = pwl(
@@ -400,7 +417,7 @@ def column_netlist(
             )
         )
     else:
-        din = f"DC {complement_v:g}"
+        din = "DC {complement_v}"
         wwl_in = f"DC {high_rail_v + low_rail_v - wwl_off_v:g}"
     rwl_in = pwl(
         pulse_points(vdd_v - rwl_off_v, vdd_v - rwl_on_v, timing.read_s, timing.sense_s)
@@ -461,24 +478,24 @@ def column_netlist(
         )
     ic = f".ic v(sn)={sn_start} v(rbl)={vdd_v:g}"
     if design.rows > 1:
-        ic += f" v(sn_other)={complement_v:g}"
+        ic += " v(sn_other)={complement_v}"
     lines.append(ic)
     return "\n".join(lines), timing
 
 
-def hold_netlist(design: EdramDesign, vdd_v: float, data: int) -> tuple[str, float]:
-    """Return a one-cell testbench that writes `data` and holds it; and the hold start.
+def hold_netlist(design: EdramDesign, vdd_v: float) -> tuple[str, float]:
+    """Return a one-cell testbench that writes and holds data; and the hold start.
 
-    Ideal sources drive the cell's lines: the write bit line returns to the
+    The data level is parameter `data_v` (see data_params()). Ideal sources drive the cell's lines: the write bit line returns to the
     complement of the data after the write (the worst case for leakage), the read
     bit line stays precharged at VDD and both word lines sit at their off levels.
     """
     timing = access_timing(design, 0.0, write=True)
     wwl_on_v, wwl_off_v = design.wwl_levels_v(vdd_v)
     _, rwl_off_v = design.rwl_levels_v(vdd_v)
-    data_v = vdd_v if data else 0.0
-    complement_v = vdd_v - data_v
-    wbl = pwl(pulse_points(complement_v, data_v, timing.din_s, timing.bias_s - EDGE_S))
+    wbl = pwl(
+        pulse_points("{complement_v}", "{data_v}", timing.din_s, timing.bias_s - EDGE_S)
+    )
     wwl = pwl(
         pulse_points(
             wwl_off_v, wwl_on_v, timing.wwl_on_s, timing.write_end_s - 2 * EDGE_S
@@ -492,7 +509,7 @@ def hold_netlist(design: EdramDesign, vdd_v: float, data: int) -> tuple[str, flo
         f"Vrbl rbl 0 {vdd_v:g}",
         f"Vrwl rwl 0 {rwl_off_v:g}",
         f"Xcell0 wbl wwl rbl rwl sn vdd {CELL_SUBCKT}",
-        f".ic v(sn)={complement_v:g}",
+        ".ic v(sn)={complement_v}",
     ]
     return "\n".join(lines), timing.write_end_s
 
@@ -551,7 +568,7 @@ def access_deck(
     design: EdramDesign, cond: Conditions, data: int, hold_s: float = 0.0
 ) -> tuple[Deck, AccessTiming]:
     """Return the column deck that writes `data`, holds it for hold_s and reads it."""
-    netlist, timing = column_netlist(design, cond.vdd_v, data, hold_s=hold_s)
+    netlist, timing = column_netlist(design, cond.vdd_v, hold_s=hold_s)
     analysis = f"tran {ACCESS_STEP_S!r} {timing.stop_s!r}"
     if hold_s > 100e-9:
         # A long hold needs a larger max step than the print step.
@@ -563,12 +580,13 @@ def access_deck(
         *_energy_measurements("read", timing.read_window_s),
     ]
     deck = Deck(
-        title=f"edram column write {data} and read",
+        title="edram column write and read",
         netlist=netlist,
         analysis=analysis,
         measurements=measurements,
         corner=cond.corner,
         temp_c=cond.temp_c,
+        params=data_params(cond.vdd_v, data),
         save=("v(sn)", "v(wwl)", "v(rwl)", "v(rbl)"),
     )
     return deck, timing
@@ -579,18 +597,18 @@ def read_deck(design: EdramDesign, cond: Conditions, data: int) -> Deck:
 
     `data` is the value the level stands for; the other cells store its complement.
     """
-    netlist, timing = column_netlist(design, cond.vdd_v, data, write=False)
+    netlist, timing = column_netlist(design, cond.vdd_v, write=False)
     # The search only needs the read bit line at the sense instant, so the run stops
     # there instead of simulating the bit-line restore.
     stop_s = timing.sense_s + EDGE_S
     return Deck(
-        title=f"edram column read of a stored {data}",
+        title="edram column read of a stored level",
         netlist=netlist,
         analysis=f"tran {ACCESS_STEP_S!r} {stop_s!r}",
         measurements=[Find("rbl_at_sense_v", "v(rbl)", timing.sense_s)],
         corner=cond.corner,
         temp_c=cond.temp_c,
-        params={"sn_start_v": 0.0},
+        params={**data_params(cond.vdd_v, data), "sn_start_v": 0.0},
     )
 
 
@@ -611,7 +629,7 @@ def hold_deck(
     halfway, and the mean source currents from the start of the hold to
     average_to_s (default stop_s). Returns the deck and the time the hold starts.
     """
-    netlist, hold_start_s = hold_netlist(design, cond.vdd_v, data)
+    netlist, hold_start_s = hold_netlist(design, cond.vdd_v)
     edge = "fall" if data else "rise"
     average_to_s = stop_s if average_to_s is None else average_to_s
     measurements = [
@@ -624,12 +642,13 @@ def hold_deck(
         ],
     ]
     deck = Deck(
-        title=f"edram cell hold of a {data}",
+        title="edram cell hold",
         netlist=netlist,
         analysis=f"tran 10p {stop_s!r} 0 {stop_s / HOLD_POINTS!r}",
         measurements=measurements,
         corner=cond.corner,
         temp_c=cond.temp_c,
+        params=data_params(cond.vdd_v, data),
     )
     return deck, hold_start_s
 
@@ -801,7 +820,7 @@ def critical_level_v(
     target_v = threshold_v - margin_v if data else threshold_v + margin_v
 
     def excess_v(level_v: float) -> float:
-        probe = dataclasses.replace(deck, params={"sn_start_v": level_v})
+        probe = dataclasses.replace(deck, params={**deck.params, "sn_start_v": level_v})
         return _value(sim.run(probe), "rbl_at_sense_v") - target_v
 
     if data:
@@ -968,27 +987,21 @@ def characterize_point(
             "the read bit line never fell below the sense threshold minus the margin"
         )
 
-    holds: dict[int, HoldResult] = {}
+    # All reads first, then all holds: each deck kind stays loaded in ngspice.
+    critical: dict[int, float] = {}
     for data in (1, 0):
         try:
-            critical_v = critical_level_v(
+            critical[data] = critical_level_v(
                 sim, design, cond, data, accesses[data].stored_v, threshold_v
             )
         except MeasurementError as error:
-            values[f"critical{data}_v"] = math.nan
+            critical[data] = math.nan
             reasons[f"critical{data}_v"] = str(error)
-            holds[data] = HoldResult(math.nan, str(error), math.nan)
-            continue
-        values[f"critical{data}_v"] = critical_v
-        if math.isinf(critical_v):
-            reason = f"a stored {data} reads correctly at any storage level"
-            holds[data] = HoldResult(math.inf, reason, math.nan)
-            # The hold still gives the standby power.
-            holds[data].leakage_w = run_hold(
-                sim, design, cond, data, cond.vdd_v
-            ).leakage_w
-            continue
-        holds[data] = run_hold(sim, design, cond, data, critical_v)
+        values[f"critical{data}_v"] = critical[data]
+    holds = {
+        data: hold_for_level(sim, design, cond, data, critical[data], reasons)
+        for data in (1, 0)
+    }
 
     for data in (1, 0):
         values[f"retention{data}_s"] = holds[data].retention_s
@@ -1009,17 +1022,51 @@ def characterize_point(
     return PointResult(values, reasons)
 
 
+def hold_for_level(
+    sim: Simulator,
+    design: EdramDesign,
+    cond: Conditions,
+    data: int,
+    critical_v: float,
+    reasons: Mapping[str, str],
+) -> HoldResult:
+    """Run the hold of `data` against its critical level, handling the edge cases.
+
+    A NaN critical level (the search failed) gives a NaN retention with the
+    search's reason. An infinite one (every level reads correctly) gives an
+    infinite retention, and the hold still runs for the standby power.
+    """
+    if math.isnan(critical_v):
+        reason = reasons[f"critical{data}_v"]
+        return HoldResult(math.nan, reason, math.nan)
+    if math.isinf(critical_v):
+        leakage_w = run_hold(sim, design, cond, data, cond.vdd_v).leakage_w
+        reason = f"a stored {data} reads correctly at any storage level"
+        return HoldResult(math.inf, reason, leakage_w)
+    return run_hold(sim, design, cond, data, critical_v)
+
+
 def design_variants() -> dict[str, EdramDesign]:
-    """Return named cell variants that trade retention against area and energy."""
+    """Return named cell variants that trade retention against area and energy.
+
+    The pfet write device passes a full 1 but only a weak 0, so its word line turns
+    on 0.15 V below ground. A 2T cell without a MIM capacitor loses a stored 1 when
+    the read word line (its source line) falls, because the storage node couples
+    down with it; sky130 tt at 85 C reads it back wrong, so the 2T variant carries
+    the MIM capacitor.
+    """
     base = EdramDesign()
+    mim = {"mim_w_um": 2.0, "mim_l_um": 2.0}
     return {
         "minimum": base,
         "long_write": dataclasses.replace(base, write_l_um=0.5),
         "lvt_write": dataclasses.replace(base, write_device="nfet_01v8_lvt"),
-        "pfet_hvt_write": dataclasses.replace(base, write_device="pfet_01v8_hvt"),
+        "pfet_hvt_write": dataclasses.replace(
+            base, write_device="pfet_01v8_hvt", wwl_overdrive_v=0.15
+        ),
         "wwl_underdrive": dataclasses.replace(base, wwl_underdrive_v=0.15),
-        "mim_2x2": dataclasses.replace(base, mim_w_um=2.0, mim_l_um=2.0),
-        "two_transistor": dataclasses.replace(base, topology="2t"),
+        "mim_2x2": dataclasses.replace(base, **mim),
+        "two_transistor_mim": dataclasses.replace(base, topology="2t", **mim),
     }
 
 
