@@ -129,7 +129,7 @@ class AreaModel:
             ):
                 raise ValueError(f"{key} must be a positive area in um2, got {value!r}")
         if estimated:
-            logger.info("area estimates used for %s", ", ".join(estimated))
+            logger.debug("area estimates used for %s", ", ".join(estimated))
         return cls(**values, geometry=geometry, estimated=tuple(estimated))
 
     def arrays_for(self, config: ModelConfig) -> int:
@@ -177,18 +177,29 @@ class AreaModel:
     def model_areas(self, configs, edram_bytes: int = 0) -> pd.DataFrame:
         """Return one row per model: weights, arrays and total silicon area."""
         rows = []
+        capacity = self.geometry.rows * self.geometry.outputs_per_array
+        per_array_um2 = (
+            self.array_with_periphery_area_um2
+            + self.geometry.columns * self.accumulator_area_um2
+        )
         for config in configs:
             parts = self.breakdown(config, edram_bytes)
             total = float(parts["area_um2"].sum())
+            arrays = self.arrays_for(config)
+            rom_weights = self.rom_weights(config)
+            # Tiles of one matrix never share an array, so partly filled edge tiles
+            # waste space; a dense packing would need rom_weights / capacity arrays.
+            dense = total - (arrays - rom_weights / capacity) * per_array_um2
             rows.append(
                 {
                     "model": config.name,
                     "weights": config.n_params(),
-                    "rom_weights": self.rom_weights(config),
-                    "arrays": self.arrays_for(config),
+                    "rom_weights": rom_weights,
+                    "arrays": arrays,
+                    "array_utilization": rom_weights / (arrays * capacity),
                     "area_um2": total,
-                    "area_mm2": total / 1e6,
                     "area_cm2": total / 1e8,
+                    "area_cm2_dense_packing": dense / 1e8,
                 }
             )
         return pd.DataFrame(rows)
