@@ -1,0 +1,111 @@
+"""Generate every layout, check it, and summarise areas, density and parasitics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from bitrom_char.layout import accumulator, edram, rom
+from bitrom_char.layout.density import array_area, density_table
+from bitrom_char.layout.drc import run_drc
+from bitrom_char.layout.extract import extract_nfets
+from bitrom_char.layout.geometry import write_gds
+from bitrom_char.layout.parasitics import rom_parasitics
+from bitrom_char.layout.pdkdata import load_rules
+
+logger = logging.getLogger(__name__)
+
+STD_CELL_PATTERN = "sky130_fd_sc_hd__*"
+# Fixed seed so the example tile, and so its GDS bytes, are the same on every run.
+TILE_SEED = 2026
+COLUMNS_PER_STRAP = 32
+
+
+def _example_trits(rows: int, cols: int) -> np.ndarray:
+    return np.random.default_rng(TILE_SEED).integers(-1, 2, size=(rows, cols, 2))
+
+
+def tile_matches_trits(gds_path: Path, trits: np.ndarray) -> bool:
+    """Return True when extraction finds one nfet per cell on its trits' lines."""
+    expected = set()
+    rows, cols = trits.shape[:2]
+    for row in range(rows):
+        for col in range(cols):
+            west = rom.line_net_name(col, "W", int(trits[row, col, 0]))
+            east = rom.line_net_name(col, "E", int(trits[row, col, 1]))
+            expected.add((f"WL{row}", frozenset((west, east))))
+    found = [
+        (device.gate, frozenset((device.source, device.drain)))
+        for device in extract_nfets(gds_path)
+    ]
+    return len(found) == rows * cols and set(found) == expected
+
+
+def build_all(out_dir: Path, *, quick: bool = False) -> dict:
+    """Write all GDS files to ``out_dir``, DRC each one, and return a summary.
+
+    The summary has the file list, violations per file, the number of rules
+    checked, the drawn ROM cell, eDRAM cell and accumulator areas, the
+    2,048 x 1,024 array area with its estimated periphery, the density table
+    and the ROM line parasitics. Violations are logged and counted, not raised.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tile_rows, tile_cols = (8, 8) if quick else (32, COLUMNS_PER_STRAP)
+    trits = _example_trits(tile_rows, tile_cols)
+    variants = np.array([[[w, e] for e in rom.TRITS] for w in rom.TRITS])
+    acc_cell, acc_info = accumulator.accumulator_block()
+    designs = {
+        "bitrom_cell.gds": rom.rom_cell(1, -1),
+        "bitrom_cell_variants.gds": rom.rom_tile(variants, name="bitrom_cell_variants"),
+        f"bitrom_tile_{tile_rows}x{tile_cols}.gds": rom.rom_tile(trits),
+        "edram_cell.gds": edram.edram_cell(),
+        "edram_cell_mim.gds": edram.edram_cell(mim_cap=True),
+        "edram_array_4x4.gds": edram.edram_array(4, 4),
+        "accumulator.gds": acc_cell,
+    }
+    files, drc_counts, drc_details = [], {}, {}
+    for filename, cell in designs.items():
+        path = write_gds(cell, out_dir / filename)
+        skip = (STD_CELL_PATTERN,) if filename == "accumulator.gds" else ()
+        report = run_drc(path, skip_cells=skip)
+        files.append(str(path))
+        drc_counts[filename] = len(report.violations)
+        if report.violations:
+            drc_details[filename] = [str(v) for v in report.violations[:20]]
+            for violation in report.violations[:20]:
+                logger.error("DRC %s: %s", filename, violation)
+
+    tile_path = out_dir / f"bitrom_tile_{tile_rows}x{tile_cols}.gds"
+    extraction_ok = tile_matches_trits(tile_path, trits)
+    if not extraction_ok:
+        logger.error("extracted transistors of %s do not match its trits", tile_path)
+
+    geom = rom.RomCellGeometry()
+    area = array_area(columns_per_strap=COLUMNS_PER_STRAP)
+    density = density_table(area)
+    parasitics = rom_parasitics(columns_per_strap=COLUMNS_PER_STRAP)
+    density.to_csv(out_dir / "density.csv")
+    (out_dir / "parasitics.json").write_text(json.dumps(parasitics, indent=2) + "\n")
+    return {
+        "files": files,
+        "drc": drc_counts,
+        "drc_violations": drc_details,
+        "rules_checked": len(load_rules()),
+        "tile_extraction_matches": extraction_ok,
+        "rom_cell_area_um2": geom.area_um2,
+        "rom_cell_w_um": geom.pitch_x_um,
+        "rom_cell_h_um": geom.pitch_y_um,
+        "array_area_um2": area.core_area_um2,
+        "array_with_periphery_area_um2": area.with_periphery_um2,
+        "density": density,
+        "parasitics": parasitics,
+        "accumulator_area_um2": acc_info.placed_area_um2,
+        "accumulator_rows": acc_info.rows,
+        "edram_cell_area_um2": edram.edram_cell_info().area_um2,
+        "edram_cell_mim_area_um2": edram.edram_cell_info(mim_cap=True).area_um2,
+        "edram_mim_c_f": edram.edram_cell_info(mim_cap=True).mim_c_f,
+    }

