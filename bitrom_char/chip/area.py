@@ -95,38 +95,25 @@ class AreaModel:
         unknown = set(areas) - set(LAYOUT_KEYS)
         if unknown:
             logger.debug("ignoring layout keys %s", sorted(unknown))
-        estimated = []
-        cell = areas.get("rom_cell_area_um2")
-        if cell is None:
-            cell = ESTIMATED_ROM_CELL_UM2
-            estimated.append("rom_cell_area_um2")
-        array = areas.get("array_with_periphery_area_um2")
-        if array is None:
-            array = (
-                geometry.rows
-                * geometry.columns
-                * cell
-                * (1 + ESTIMATED_PERIPHERY_FRACTION)
+
+        values = {key: areas.get(key) for key in LAYOUT_KEYS}
+        estimated = [key for key, value in values.items() if value is None]
+        if values["rom_cell_area_um2"] is None:
+            values["rom_cell_area_um2"] = ESTIMATED_ROM_CELL_UM2
+        if values["array_with_periphery_area_um2"] is None:
+            cells = geometry.rows * geometry.columns * values["rom_cell_area_um2"]
+            values["array_with_periphery_area_um2"] = cells * (
+                1 + ESTIMATED_PERIPHERY_FRACTION
             )
-            estimated.append("array_with_periphery_area_um2")
-        acc = areas.get("accumulator_area_um2")
-        if acc is None:
-            acc = estimated_accumulator_area_um2(geometry.accumulator_bits)
-            estimated.append("accumulator_area_um2")
-        edram = areas.get("edram_cell_area_um2")
-        if edram is None:
-            edram = ESTIMATED_EDRAM_CELL_UM2
-            estimated.append("edram_cell_area_um2")
-        values = {
-            "rom_cell_area_um2": cell,
-            "array_with_periphery_area_um2": array,
-            "accumulator_area_um2": acc,
-            "edram_cell_area_um2": edram,
-        }
+        if values["accumulator_area_um2"] is None:
+            bits = geometry.accumulator_bits
+            values["accumulator_area_um2"] = estimated_accumulator_area_um2(bits)
+        if values["edram_cell_area_um2"] is None:
+            values["edram_cell_area_um2"] = ESTIMATED_EDRAM_CELL_UM2
+
         for key, value in values.items():
-            if not (
-                isinstance(value, int | float) and math.isfinite(value) and value > 0
-            ):
+            valid = isinstance(value, int | float) and math.isfinite(value)
+            if not (valid and value > 0):
                 raise ValueError(f"{key} must be a positive area in um2, got {value!r}")
         if estimated:
             logger.debug("area estimates used for %s", ", ".join(estimated))

@@ -65,15 +65,47 @@ class DigitalCosts:
         )
 
 
+def check_clock(costs: CircuitCosts, clock_hz: float | None) -> float:
+    """Return clock_hz, or the fastest clock the costs allow when it is None.
+
+    Raises ValueError when the clock exceeds the limit set by the ROM settle time
+    and the accumulator.
+    """
+    limit = costs.max_clock_hz()
+    if clock_hz is None:
+        if not math.isfinite(limit):
+            raise ValueError(
+                "the tables give no finite clock limit (NaN fmax and settle time); "
+                "pass clock_hz explicitly"
+            )
+        return limit
+    if not (math.isfinite(clock_hz) and clock_hz > 0):
+        raise ValueError(f"clock_hz must be a positive frequency, got {clock_hz}")
+    if math.isfinite(limit) and clock_hz > limit * (1 + 1e-9):
+        raise ValueError(
+            f"clock_hz={clock_hz:.4g} exceeds the {limit:.4g} Hz that the ROM "
+            f"settle time ({costs.rom_settle_time_s:.3g} s) and accumulator "
+            f"(fmax {costs.accumulator_fmax_hz:.4g} Hz) allow at corner "
+            f"{costs.corner}, {costs.vdd_v} V, {costs.temp_c} C; lower clock_hz"
+        )
+    return float(clock_hz)
+
+
 class Chip:
     """A BitROM chip at one operating point (corner, vdd_v, temp_c, clock_hz).
 
     Every projection and the LM head run on ROM arrays (see
-    bitrom_char.chip.mapping for the mapping); idle arrays are power gated, which
-    a ROM allows because it holds no volatile state, so leakage counts only for the
+    bitrom_char.chip.mapping for the mapping). Idle arrays are power gated, which a
+    ROM allows because it stores no volatile state, so leakage counts only for the
     arrays of the running layer. The KV cache sits in `edram_bytes` of on-die
-    gain-cell eDRAM and spills to external DRAM; each decode step reads every cached
-    position and writes it back, which refreshes it.
+    gain-cell eDRAM and spills to external DRAM. Each decode step reads every
+    cached position and writes it back, which refreshes it.
+
+    Options: `kv_bits` per stored K/V element; `dram_energy_j_per_bit` and
+    `dram_bytes_per_s` of the external memory (25.6e9 B/s is a 64-bit LPDDR4 bus
+    at 3,200 MT/s); `edram_bits_per_cycle` read from the eDRAM per clock;
+    `digital_lanes` of the digital unit; `blas_threads` for the host's BLAS during
+    runs (None keeps the BLAS default).
     """
 
     def __init__(
@@ -91,30 +123,11 @@ class Chip:
         digital_lanes: int = 1024,
         blas_threads: int | None = 1,
     ) -> None:
-        self.costs = costs
-        self.geometry = geometry or ArrayGeometry()
-        limit = costs.max_clock_hz()
-        if clock_hz is None:
-            if not math.isfinite(limit):
-                raise ValueError(
-                    "the tables give no finite clock limit (NaN fmax and "
-                    "settle time); pass clock_hz explicitly"
-                )
-            clock_hz = limit
-        if not (math.isfinite(clock_hz) and clock_hz > 0):
-            raise ValueError(f"clock_hz must be a positive frequency, got {clock_hz}")
-        if math.isfinite(limit) and clock_hz > limit * (1 + 1e-9):
-            raise ValueError(
-                f"clock_hz={clock_hz:.4g} exceeds the {limit:.4g} Hz that the ROM "
-                f"settle time ({costs.rom_settle_time_s:.3g} s) and accumulator "
-                f"(fmax {costs.accumulator_fmax_hz:.4g} Hz) allow at corner "
-                f"{costs.corner}, {costs.vdd_v} V, {costs.temp_c} C; lower clock_hz"
-            )
         if edram_bytes > 0 and costs.edram is None:
             raise MissingTableError(
                 "edram",
-                "the given tables (needed for "
-                f"edram_bytes={edram_bytes}; pass 0 for none)",
+                f"the given tables (needed for edram_bytes={edram_bytes}; pass 0 "
+                "for no on-die KV cache)",
             )
         for name, value in (
             ("dram_energy_j_per_bit", dram_energy_j_per_bit),
@@ -124,7 +137,10 @@ class Chip:
         ):
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
-        self.clock_hz = float(clock_hz)
+
+        self.costs = costs
+        self.geometry = geometry or ArrayGeometry()
+        self.clock_hz = check_clock(costs, clock_hz)
         self.blas_threads = blas_threads
         self.edram_bytes = int(edram_bytes)
         self.kv_bits = kv_bits
@@ -162,47 +178,42 @@ class Chip:
         return Accounting(self.clock_hz)
 
     def linear_accounting(self, lin: MappedLinear, tokens: int = 1) -> Accounting:
-        """Account for `tokens` tokens through one ROM linear layer."""
-        c = lin.counts
+        """Account for `tokens` tokens through one ROM linear layer.
+
+        Each token reads every used row of the layer's arrays, so the event counts
+        of one token (lin.counts) scale with `tokens`.
+        """
+        counts = lin.counts
         cost = self.costs
         acc = self.new_accounting()
-        for (direction, trit), n in c.rom_reads.items():
-            acc.add(
-                "rom_read",
-                f"{direction} {TRIT_LABEL[trit]}",
-                n * tokens,
-                n * tokens * cost.rom_read_energy_j[(direction, trit)],
-            )
-        for mode, n in c.accumulator_modes.items():
-            acc.add(
-                "accumulator",
-                mode,
-                n * tokens,
-                n * tokens * cost.accumulator_energy_j[mode],
-            )
-        adds = c.global_adds * tokens
-        acc.add(
-            "global_accumulation", "add", adds, adds * self.digital.global_add_energy_j
-        )
-        acc.add(
-            "quantizer",
-            "output scale",
-            lin.out_features * tokens,
-            lin.out_features * tokens * self.digital.op_energy_j,
-        )
-        pipeline = (
-            math.ceil(math.log2(c.n_input_tiles)) + 1 if c.n_input_tiles > 1 else 1
-        )
-        acc.cycles = c.rom_cycles * tokens + pipeline
-        columns = c.n_arrays * self.geometry.columns
+        for (direction, trit), n in counts.rom_reads.items():
+            n_reads = n * tokens
+            energy = n_reads * cost.rom_read_energy_j[(direction, trit)]
+            acc.add("rom_read", f"{direction} {TRIT_LABEL[trit]}", n_reads, energy)
+        for mode, n in counts.accumulator_modes.items():
+            n_cycles = n * tokens
+            energy = n_cycles * cost.accumulator_energy_j[mode]
+            acc.add("accumulator", mode, n_cycles, energy)
+
+        adds = counts.global_adds * tokens
+        energy = adds * self.digital.global_add_energy_j
+        acc.add("global_accumulation", "add", adds, energy)
+        scales = lin.out_features * tokens
+        acc.add("quantizer", "output scale", scales, scales * self.digital.op_energy_j)
+
+        # The adder tree over the input tiles is pipelined behind the array reads.
+        tiles = counts.n_input_tiles
+        pipeline = math.ceil(math.log2(tiles)) + 1 if tiles > 1 else 1
+        acc.cycles = counts.rom_cycles * tokens + pipeline
+
+        columns = counts.n_arrays * self.geometry.columns
         power_w = columns * (
             cost.rom_leakage_a * cost.vdd_v + cost.accumulator_leakage_w
         )
-        acc.add(
-            "leakage", "rom arrays", c.n_arrays, power_w * acc.cycles / self.clock_hz
-        )
-        acc.macs = c.macs * tokens
-        acc.macs_nonzero = c.macs_nonzero * tokens
+        energy = power_w * acc.cycles / self.clock_hz
+        acc.add("leakage", "rom arrays", counts.n_arrays, energy)
+        acc.macs = counts.macs * tokens
+        acc.macs_nonzero = counts.macs_nonzero * tokens
         return acc
 
     def digital_accounting(

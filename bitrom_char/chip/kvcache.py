@@ -17,7 +17,7 @@ DRAM_ENERGY_J_PER_BIT = 4e-12
 
 @dataclass(frozen=True)
 class KVLayout:
-    """Where KV entries live: the first `on_die_tokens` positions of every layer
+    """Placement of KV entries: the first `on_die_tokens` positions of every layer
     sit in eDRAM (capacity split evenly over the layers), the rest in DRAM."""
 
     config: ModelConfig

@@ -164,8 +164,8 @@ def find_smollm2(path: str | Path | None = None) -> Path:
     """Locate SmolLM2-135M-Instruct.Q4_1.gguf.
 
     Looks at `path` (a file or a folder), then $BITROM_SMOLLM2_GGUF, then the
-    cache folder (~/.cache/bitrom-char). Raises FileNotFoundError that says how to
-    get the file.
+    cache folder (~/.cache/bitrom-char). Raises FileNotFoundError, whose message
+    explains how to get the file.
     """
     candidates = []
     for base in (path, os.environ.get(SMOLLM2_ENV), default_cache_dir()):

@@ -4,7 +4,7 @@ Mapping used throughout the chip model. One array has 2,048 rows (word lines) by
 1,024 columns of transistors, and each transistor stores two trits, a west trit and
 an east trit. Rows carry inputs and the two trits of a transistor belong to two
 output columns: output j of a 2,048-output tile is the west trit of column j for
-j < 1,024 and the east trit of column j - 1,024 otherwise. One array therefore holds
+j < 1,024 and the east trit of column j - 1,024 otherwise. One array therefore stores
 a 2,048-input by 2,048-output tile of W (out_features, in_features).
 
 For each token an array reads its used rows once in the forward direction (west
@@ -46,12 +46,12 @@ class ArrayGeometry:
 
     @property
     def outputs_per_array(self) -> int:
-        """Outputs one array holds: two trits per transistor column."""
+        """Outputs that one array stores: two trits per transistor column."""
         return 2 * self.columns
 
     @property
     def accumulator_bits(self) -> int:
-        """Signed width that holds +-rows x 128 (the int8 extreme) without overflow."""
+        """Signed width that contains +-rows x 128 (the int8 extreme) without overflow."""
         return math.ceil(math.log2(self.rows * 128 + 1)) + 1
 
 

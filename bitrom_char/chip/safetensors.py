@@ -139,7 +139,7 @@ def pack_ternary(w: np.ndarray) -> np.ndarray:
 
     The layout of Hugging Face transformers' BitNet integration: each weight is
     stored as w + 1 (0, 1, 2) in two bits, and bit pair i (bits 2i, 2i+1) of packed
-    row r holds original row i * ceil(out / 4) + r.
+    row r contains original row i * ceil(out / 4) + r.
     """
     w = np.asarray(w)
     out_features = w.shape[0]
