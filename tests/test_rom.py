@@ -52,6 +52,13 @@ def test_params_reject_invalid(changes, text):
         RomColumnParams(**changes)
 
 
+def test_per_line_values_need_every_trit():
+    with pytest.raises(ValueError, match="wire_r_ohm_per_row has keys"):
+        RomColumnParams(wire_r_ohm_per_row={-1: 1.0, 1: 1.0})
+    with pytest.raises(ValueError, match=re.escape("contact_c_f[0]=-1e-15")):
+        RomColumnParams(contact_c_f={-1: 0.0, 0: -1e-15, 1: 0.0})
+
+
 def test_params_accept_lvt_and_boost():
     params = RomColumnParams(
         cell_model="sky130_fd_pr__nfet_01v8_lvt", wordline_boost_v=0.15
@@ -153,6 +160,31 @@ def test_segments_match_per_row_netlist(sim):
     assert read_lumped.settled_v == pytest.approx(read_exact.settled_v, abs=5e-3)
     energy = read_exact.values["read_energy_j"]
     assert read_lumped.values["read_energy_j"] == pytest.approx(energy, rel=0.03)
+
+
+def test_line_loads_add_energy(sim):
+    """Contact capacitance and a resistive VDD/2 line cost energy and time."""
+    west, east = worst_case_pattern(64, -1, "forward")
+    plain = RomColumnParams(rows=64, precharge_time_s=3e-9)
+    loaded = RomColumnParams(
+        rows=64,
+        precharge_time_s=3e-9,
+        contact_c_f=0.05e-15,
+        wire_r_ohm_per_row={-1: 50.0, 0: 1.0, 1: 1.0},
+    )
+    fast = read_column(sim, plain, west, east, "forward", [63])[0]
+    slow = read_column(sim, loaded, west, east, "forward", [63])[0]
+    assert slow.decoded == -1
+    assert slow.values["settle_time_s"] > 1.2 * fast.values["settle_time_s"]
+    assert slow.values["read_energy_j"] > 1.05 * fast.values["read_energy_j"]
+
+
+def test_short_precharge_gives_nan_energy(sim):
+    west, east = worst_case_pattern(64, -1, "forward")
+    params = RomColumnParams(rows=64, wire_r_ohm_per_row=200.0)
+    read = read_column(sim, params, west, east, "forward", [63])[0]
+    assert math.isnan(read.values["read_energy_j"])
+    assert "raise precharge_time_s" in read.reasons["read_energy_j"]
 
 
 def test_slow_zero_still_decodes(sim):

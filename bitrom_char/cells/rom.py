@@ -13,6 +13,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -76,8 +77,9 @@ class RomColumnParams:
     ref_high_frac: float = 0.375
     precharge_w_um: float | None = None
     driver_r_ohm: float = 50.0
-    wire_r_ohm_per_row: float = WIRE_R_OHM_PER_ROW
-    wire_c_f_per_row: float = WIRE_C_F_PER_ROW
+    wire_r_ohm_per_row: float | Mapping[int, float] = WIRE_R_OHM_PER_ROW
+    wire_c_f_per_row: float | Mapping[int, float] = WIRE_C_F_PER_ROW
+    contact_c_f: float | Mapping[int, float] = 0.0
     sense_time_s: float | None = None
     precharge_time_s: float | None = None
     settle_tol_frac: float = 0.05
@@ -105,8 +107,17 @@ class RomColumnParams:
             )
         self._check_levels()
         _check_range("driver_r_ohm", self.driver_r_ohm, 1e-3, 1e6, "ohm")
-        _check_range("wire_r_ohm_per_row", self.wire_r_ohm_per_row, 1e-3, 1e4, "ohm")
-        _check_range("wire_c_f_per_row", self.wire_c_f_per_row, 1e-19, 1e-12, "F")
+        for trit in TRITS:
+            name = f"[{trit}]" if isinstance(self.wire_r_ohm_per_row, Mapping) else ""
+            _check_range(
+                f"wire_r_ohm_per_row{name}", self.wire_r_ohm(trit), 1e-3, 1e4, "ohm"
+            )
+            name = f"[{trit}]" if isinstance(self.wire_c_f_per_row, Mapping) else ""
+            _check_range(
+                f"wire_c_f_per_row{name}", self.wire_c_f(trit), 1e-19, 1e-12, "F"
+            )
+            name = f"[{trit}]" if isinstance(self.contact_c_f, Mapping) else ""
+            _check_range(f"contact_c_f{name}", self.contact_c(trit), 0.0, 1e-12, "F")
         _check_range("settle_tol_frac", self.settle_tol_frac, 1e-3, 0.5, "")
         for name in ("sense_time_s", "precharge_time_s"):
             value = getattr(self, name)
@@ -135,6 +146,47 @@ class RomColumnParams:
                     "references must be strictly ordered as level_minus < ref_low < "
                     "level_plus < ref_high < level_zero"
                 )
+
+    @classmethod
+    def from_layout(cls, **changes: object) -> RomColumnParams:
+        """Column parameters with the bit-line R and C extracted from the cell layout.
+
+        Uses `bitrom_char.layout.parasitics.rom_parasitics()` for the drawn cell
+        (W and L from `changes` or the defaults): per-row wire R and C and the
+        contact capacitance of each line's layer. NOTE: the contacts' series
+        resistance (tens of ohms) is left out; it is small next to the cell's
+        on-resistance of several kilohms.
+        """
+        from bitrom_char.layout.parasitics import rom_parasitics
+
+        w_um = float(changes.get("cell_w_um", cls.cell_w_um))
+        l_um = float(changes.get("cell_l_um", cls.cell_l_um))
+        extracted = rom_parasitics(w_um=w_um, l_um=l_um)
+        layer = extracted["trit_layer"]
+        values = {
+            "wire_r_ohm_per_row": {
+                t: extracted["bitline_r_per_row_ohm"][layer[t]] for t in TRITS
+            },
+            "wire_c_f_per_row": {
+                t: extracted["bitline_c_per_row_f"][layer[t]] for t in TRITS
+            },
+            "contact_c_f": {
+                t: extracted["bitline_contact_c_f"][layer[t]] for t in TRITS
+            },
+        }
+        return cls(**{**values, **changes})
+
+    def wire_r_ohm(self, trit: int) -> float:
+        """Wire resistance per row of the lines that carry `trit` (ohm)."""
+        return _per_line(self.wire_r_ohm_per_row, trit, "wire_r_ohm_per_row")
+
+    def wire_c_f(self, trit: int) -> float:
+        """Wire capacitance per row of the lines that carry `trit` (F)."""
+        return _per_line(self.wire_c_f_per_row, trit, "wire_c_f_per_row")
+
+    def contact_c(self, trit: int) -> float:
+        """Contact capacitance of one cell terminal on a `trit` line (F)."""
+        return _per_line(self.contact_c_f, trit, "contact_c_f")
 
     @property
     def wordline_v(self) -> float:
@@ -189,6 +241,16 @@ class RomColumnParams:
     def settle_tol_v(self) -> float:
         """Distance to the source-line level that counts as settled (V)."""
         return self.settle_tol_frac * self.vdd_v
+
+
+def _per_line(value: float | Mapping[int, float], trit: int, name: str) -> float:
+    if not isinstance(value, Mapping):
+        return float(value)
+    if set(value) != set(TRITS):
+        raise ValueError(
+            f"{name} has keys {sorted(value)}; give one value per line trit -1, 0, 1"
+        )
+    return float(value[trit])
 
 
 def check_trit(trit: object) -> int:
@@ -268,6 +330,7 @@ class ColumnDeck:
     deck: Deck
     slots: tuple[ReadSlot, ...]
     read_nodes: dict[int, str]  # trit of each read-side line -> its sense node
+    far_nodes: dict[int, str]  # trit of each read-side line -> its far end
     direction: str
     params: RomColumnParams
 
@@ -316,11 +379,12 @@ def _array_lines(
         near = " ".join(_line(s, t, index) for s in "we" for t in (1, 0, -1))
         far = " ".join(_line(s, t, index + 1) for s in "we" for t in (1, 0, -1))
         count = stop - first
-        lines.append(
-            f"Xw{index} {near} {far} rom_wire "
-            f"r_ohm={params.wire_r_ohm_per_row * count:.6g} "
-            f"c_f={params.wire_c_f_per_row * count:.6g}"
+        values = " ".join(
+            f"r_{LINE_SUFFIX[t]}={params.wire_r_ohm(t) * count:.6g} "
+            f"c_{LINE_SUFFIX[t]}={params.wire_c_f(t) * count:.6g}"
+            for t in TRITS
         )
+        lines.append(f"Xw{index} {near} {far} rom_wire {values}")
         groups: dict[tuple[int, int], int] = {}
         for row in range(first, stop):
             pair = (int(west[row]), int(east[row]))
@@ -328,6 +392,7 @@ def _array_lines(
                 lines.append(
                     f"Xc{row} {_line('w', pair[0], index + 1)} wl{row} "
                     f"{_line('e', pair[1], index + 1)} 0 rom_cell"
+                    f"{_contact_values(params, pair)}"
                 )
             else:
                 groups[pair] = groups.get(pair, 0) + 1
@@ -338,8 +403,20 @@ def _array_lines(
             lines.append(
                 f"{name} {_line('w', w, index + 1)} wl_off "
                 f"{_line('e', e, index + 1)} 0 rom_cell{multiplier}"
+                f"{_contact_values(params, (w, e))}"
             )
     return lines
+
+
+def _has_contacts(params: RomColumnParams) -> bool:
+    return any(params.contact_c(t) > 0 for t in TRITS)
+
+
+def _contact_values(params: RomColumnParams, pair: tuple[int, int]) -> str:
+    if not _has_contacts(params):
+        return ""
+    west, east = pair
+    return f" cw_f={params.contact_c(west):.6g} ce_f={params.contact_c(east):.6g}"
 
 
 def _periphery_lines(
@@ -394,6 +471,11 @@ def subcircuits(params: RomColumnParams) -> str:
             "cell_l_um": f"{params.cell_l_um:.6g}",
             "cell_diff_area_um2": f"{cell_w * DIFFUSION_LENGTH_UM:.6g}",
             "cell_diff_perim_um": f"{2 * (cell_w + DIFFUSION_LENGTH_UM):.6g}",
+            "contact_caps": (
+                "Cw west 0 {cw_f*cells}\nCe east 0 {ce_f*cells}"
+                if _has_contacts(params)
+                else "* no contact capacitance"
+            ),
             "precharge_w_um": f"{pre_w:.6g}",
             "precharge_diff_area_um2": f"{pre_w * DIFFUSION_LENGTH_UM:.6g}",
             "precharge_diff_perim_um": f"{2 * (pre_w + DIFFUSION_LENGTH_UM):.6g}",
@@ -416,8 +498,9 @@ def column_deck(
     """Build the transient that reads `read_rows` in order from a programmed column.
 
     Unselected rows keep their word line at 0 V with every leakage path in place.
-    `hold_s` keeps simulating after the last read with the lines floating, so a
-    slow level can be followed past the sense time.
+    `hold_s` keeps the last read's word line on that much longer, so a slow level
+    can be followed past the sense time; line voltages are still measured at the
+    normal sense time.
     """
     check_direction(direction)
     check_pattern(params.rows, west, east)
@@ -437,6 +520,8 @@ def column_deck(
         )
     read_side = "e" if direction == "forward" else "w"
     read_nodes = {trit: _line(read_side, trit, 0) for trit in TRITS}
+    last = len(_segment_bounds(params))
+    far_nodes = {trit: _line(read_side, trit, last) for trit in TRITS}
     netlist = "\n".join(
         [
             subcircuits(params),
@@ -461,7 +546,8 @@ def column_deck(
     if save_waveforms:
         sources = ["vdd", "vprechargeb", "vlevelp", "vlevelz", "vlevelm"]
         sources += [f"vwl{row}" for row in read_rows]
-        save = tuple(f"v({node})" for node in read_nodes.values())
+        nodes = [*read_nodes.values(), *far_nodes.values()]
+        save = tuple(f"v({node})" for node in nodes)
         save += tuple(f"i({source})" for source in sources)
     deck = Deck(
         title=f"rom column {params.rows} rows {direction}",
@@ -480,7 +566,7 @@ def column_deck(
         },
         save=save,
     )
-    return ColumnDeck(deck, tuple(slots), read_nodes, direction, params)
+    return ColumnDeck(deck, tuple(slots), read_nodes, far_nodes, direction, params)
 
 
 def decode_trit(lowest_v: float, params: RomColumnParams) -> int:
@@ -629,7 +715,8 @@ def _add_energy_and_timing(
     wordline = _supply_energy_j(
         time_s, waves[f"i(vwl{slot.row})"], params.wordline_v, start, slot.end_s
     )
-    restored_v = float(np.interp(slot.end_s, time_s, line))
+    far_line = waves[f"v({column.far_nodes[read.line]})"]
+    restored_v = float(np.interp(slot.end_s, time_s, np.minimum(line, far_line)))
     if restored_v < params.vdd_v - params.settle_tol_v:
         reason = (
             f"precharge left the bit line at {restored_v:.3f} V, below VDD - "
@@ -842,3 +929,102 @@ class RomColumnCell(Cell):
                 rows=[64, 256, 1024],
             )
         return {axis: grid[axis] for axis in self.axes}
+
+
+def bitline_waveforms(
+    sim: Simulator,
+    rows: int = 256,
+    *,
+    corner: str = "tt",
+    vdd_v: float = 1.8,
+    temp_c: float = 27.0,
+    direction: str = "forward",
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Simulate the worst-case read of each trit; return trit -> (time_s, line_v).
+
+    Time counts from the word line's 50 % point; the line is the read line at the
+    sense stage.
+    """
+    params = RomColumnParams(
+        rows=rows, vdd_v=vdd_v, segments=None if rows <= 32 else 32
+    )
+    curves = {}
+    for trit in TRITS:
+        west, east = worst_case_pattern(rows, trit, direction)
+        column = column_deck(
+            params, west, east, direction, [rows - 1], corner=corner, temp_c=temp_c
+        )
+        result = sim.run(column.deck)
+        time_s = result.waveforms["time"] - column.slots[0].wordline_s
+        line_v = result.waveforms[f"v({column.read_nodes[trit]})"]
+        keep = (time_s >= -0.2e-9) & (time_s <= params.sense_s)
+        curves[trit] = (time_s[keep], line_v[keep])
+    return curves
+
+
+def plot_bitline_waveforms(
+    sim_or_results: Simulator | Mapping[int, tuple[np.ndarray, np.ndarray]],
+    path: str | Path,
+    *,
+    params: RomColumnParams | None = None,
+) -> Path:
+    """Plot the three trits' bit-line waveforms (tt, 1.8 V, 27 C, 256 rows) to `path`.
+
+    Pass a Simulator to simulate them, or the output of `bitline_waveforms`.
+    """
+    from matplotlib.figure import Figure
+
+    if isinstance(sim_or_results, Simulator):
+        curves = bitline_waveforms(sim_or_results)
+        params = params or RomColumnParams(rows=256)
+    else:
+        curves = dict(sim_or_results)
+        params = params or RomColumnParams()
+    figure = Figure(figsize=(6.4, 4.0))
+    axes = figure.add_subplot()
+    for trit in TRITS:
+        time_s, line_v = curves[trit]
+        label = f"trit {trit:+d}" if trit else "trit 0"
+        axes.plot(time_s * 1e9, line_v, label=label)
+    for name, level in (("ref low", params.ref_low_v), ("ref high", params.ref_high_v)):
+        axes.axhline(level, color="grey", linestyle="--", linewidth=0.8)
+        axes.annotate(name, (0, level), fontsize=8, color="grey")
+    axes.set_xlabel("time after word line rise (ns)")
+    axes.set_ylabel("read line at sense stage (V)")
+    axes.set_title(f"ROM column read, {params.rows} rows, worst-case pattern")
+    axes.legend()
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    return path
+
+
+def plot_sense_margin(table, path: str | Path) -> Path:
+    """Plot the worst sense margin over VDD, temperature and direction vs rows.
+
+    One line per corner; a hollow marker shows a rows count where some read of that
+    corner decoded wrongly.
+    """
+    from matplotlib.figure import Figure
+
+    df = table.df
+    figure = Figure(figsize=(6.4, 4.0))
+    axes = figure.add_subplot()
+    for corner, group in df.groupby("corner"):
+        worst = group.groupby("rows")["sense_margin_v"].min()
+        all_ok = group.groupby("rows")["read_ok"].min() == 1.0
+        line = axes.plot(worst.index, worst.values, marker="o", label=str(corner))[0]
+        failed = ~all_ok.reindex(worst.index, fill_value=False)
+        axes.plot(
+            worst.index[failed.values], worst.values[failed.values], "o",
+            markerfacecolor="white", color=line.get_color(),
+        )  # fmt: skip
+    axes.set_xscale("log", base=2)
+    axes.set_xlabel("rows per column")
+    axes.set_ylabel("worst sense margin (V)")
+    axes.set_title("ROM column sense margin (hollow: a read failed)")
+    axes.legend()
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    return path
