@@ -21,7 +21,19 @@ _EXPORTS = {
     "extract_nfets": "bitrom_char.layout.extract",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "accumulator_block",
+    "array_area",
+    "build_all",
+    "density_table",
+    "edram_array",
+    "edram_cell",
+    "extract_nfets",
+    "rom_cell",
+    "rom_parasitics",
+    "rom_tile",
+    "run_drc",
+]
 
 
 def __getattr__(name: str):

@@ -112,13 +112,20 @@ def _directional_failures(
 ) -> kdb.Region:
     """Return the cuts of ``inner`` not enclosed by ``value_nm`` on two opposite sides.
 
-    A cut passes when growing it by the value left and right, or up and down,
-    stays inside ``outer``. Any part of the grown shape outside ``outer`` touches
-    the cut it came from, because cuts are further apart than the value.
+    A cut passes when its copy grown by the value left and right, or up and
+    down, lies inside ``outer``.
     """
-    fail_x = inner.interacting(inner.sized(value_nm, 0) - outer)
-    fail_y = inner.interacting(inner.sized(0, value_nm) - outer)
-    return fail_x & fail_y
+    cuts = inner.dup()
+    # Grow each cut on its own, so that grown neighbours never merge.
+    cuts.merged_semantics = False
+    failed = None
+    for dx, dy in ((value_nm, 0), (0, value_nm)):
+        grown = cuts.sized(dx, dy, 2)  # mode 2: square corners
+        grown.merged_semantics = False
+        not_enclosed = grown.interacting(grown - outer)
+        fails = inner.interacting(not_enclosed)
+        failed = fails if failed is None else failed & fails
+    return failed
 
 
 def _check_rule(
