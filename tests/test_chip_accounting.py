@@ -17,6 +17,7 @@ from bitrom_char.chip.chip import Chip
 from bitrom_char.chip.costs import CircuitCosts, MissingTableError
 from bitrom_char.chip.kvcache import dram_bytes_per_token, dram_traffic_vs_context
 from bitrom_char.chip.model import BITNET_2B4T, random_ternary, synthetic_model
+from bitrom_char.tables import Table
 
 
 @pytest.fixture
@@ -198,3 +199,23 @@ def test_edram_table_only_vdd_grid():
     tables["edram"] = edram_table(vdds=(1.8,))
     chip = Chip.from_tables(tables, clock_hz=100e6)
     assert chip.costs.edram.write_energy_j == 20e-15
+
+
+def test_extra_axis_pinned_with_note():
+    acc = accumulator_table()
+    frames = []
+    for distribution, scale in (("gaussian", 1.0), ("uniform", 2.0)):
+        df = acc.df.copy()
+        df["distribution"] = distribution
+        df["energy_add_j"] *= scale
+        frames.append(df)
+    tables = example_tables()
+    tables["accumulator"] = Table(
+        pd.concat(frames),
+        name="accumulator",
+        axes=("corner", "vdd_v", "temp_c", "distribution"),
+        units=acc.units,
+    )
+    costs = CircuitCosts.from_tables(tables, "tt", 1.8, 27.0)
+    assert costs.accumulator_energy_j["add"] == pytest.approx(60e-15)
+    assert any("used 'gaussian'" in note for note in costs.notes)

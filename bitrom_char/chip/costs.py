@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bitrom_char.chip.mapping import DIRECTIONS, TRITS
 from bitrom_char.tables import OutsideGridError, Table
 
@@ -81,53 +83,39 @@ class CircuitCosts:
         optional. A missing required table raises MissingTableError.
         """
         found, where = load_tables(tables)
-        notes: list[str] = []
-        conditions = {"corner": corner, "vdd_v": float(vdd_v), "temp_c": float(temp_c)}
         for name in ("rom_column", "accumulator"):
             if name not in found:
                 raise MissingTableError(name, where)
+        notes: list[str] = []
+        conditions = {"corner": corner, "vdd_v": float(vdd_v), "temp_c": float(temp_c)}
 
-        rom = found["rom_column"]
-        rom_read: dict[tuple[str, int], float] = {}
-        settle = []
-        leakage = []
-        for direction in DIRECTIONS:
-            for trit in TRITS:
-                point = dict(
-                    conditions, rows=array_rows, direction=direction, trit=trit
-                )
-                rom_read[(direction, trit)] = _lookup(
-                    rom, "read_energy_j", point, notes
-                )
-                settle.append(_lookup(rom, "settle_time_s", point, notes))
-                leakage.append(_lookup(rom, "leakage_a", point, notes))
-
+        rom = _read_rom(found["rom_column"], conditions, array_rows, notes)
         acc = found["accumulator"]
-        acc_energy = {
-            mode: _lookup(acc, f"energy_{mode}_j", conditions, notes)
-            for mode in ("add", "sub", "hold")
-        }
+        acc_point = _pin_extra_axes(acc, conditions, notes)
         edram = None
         if "edram" in found:
-            t = found["edram"]
+            table = found["edram"]
+            point = _pin_extra_axes(table, conditions, notes)
+            fields = EdramCosts.__dataclass_fields__
             edram = EdramCosts(
-                **{
-                    column: _lookup(t, column, conditions, notes)
-                    for column in EdramCosts.__dataclass_fields__
-                }
+                **{column: _lookup(table, column, point, notes) for column in fields}
             )
+
         costs = cls(
             corner=corner,
             vdd_v=float(vdd_v),
             temp_c=float(temp_c),
             array_rows=array_rows,
-            rom_read_energy_j=rom_read,
-            rom_settle_time_s=max(settle),
-            rom_leakage_a=sum(leakage) / len(leakage),
-            accumulator_energy_j=acc_energy,
-            accumulator_delay_s=_lookup(acc, "delay_s", conditions, notes),
-            accumulator_fmax_hz=_lookup(acc, "fmax_hz", conditions, notes),
-            accumulator_leakage_w=_lookup(acc, "leakage_w", conditions, notes),
+            rom_read_energy_j=rom["read_energy_j"],
+            rom_settle_time_s=_nan_max(rom["settle_time_s"].values()),
+            rom_leakage_a=float(np.mean(list(rom["leakage_a"].values()))),
+            accumulator_energy_j={
+                mode: _lookup(acc, f"energy_{mode}_j", acc_point, notes)
+                for mode in ("add", "sub", "hold")
+            },
+            accumulator_delay_s=_lookup(acc, "delay_s", acc_point, notes),
+            accumulator_fmax_hz=_lookup(acc, "fmax_hz", acc_point, notes),
+            accumulator_leakage_w=_lookup(acc, "leakage_w", acc_point, notes),
             edram=edram,
             notes=tuple(notes),
         )
@@ -136,7 +124,11 @@ class CircuitCosts:
         return costs
 
     def max_clock_hz(self) -> float:
-        """Return the fastest clock both the ROM read and the accumulator allow."""
+        """Return the fastest clock both the ROM read and the accumulator allow.
+
+        A NaN limit (a failed measurement, noted in `notes`) is left out; NaN is
+        returned only when every limit is NaN.
+        """
         limits = [self.accumulator_fmax_hz]
         if self.rom_settle_time_s > 0:
             limits.append(1.0 / self.rom_settle_time_s)
@@ -163,6 +155,58 @@ def load_tables(tables: Mapping[str, Any] | str | Path) -> tuple[dict[str, Any],
         if path.is_file():
             found[name] = Table.read_parquet(path)
     return found, str(folder)
+
+
+def _nan_max(values) -> float:
+    """Return the largest value, or NaN when any value is NaN."""
+    values = list(values)
+    return math.nan if any(math.isnan(v) for v in values) else max(values)
+
+
+def _read_rom(
+    table: Any, conditions: dict, array_rows: int, notes: list[str]
+) -> dict[str, dict[tuple[str, int], float]]:
+    """Look up read energy, settle time and leakage for each direction and trit."""
+    base = dict(conditions, rows=array_rows, direction="forward", trit=0)
+    base = _pin_extra_axes(table, base, notes)
+    out: dict[str, dict[tuple[str, int], float]] = {
+        "read_energy_j": {},
+        "settle_time_s": {},
+        "leakage_a": {},
+    }
+    for direction in DIRECTIONS:
+        for trit in TRITS:
+            point = dict(base, direction=direction, trit=trit)
+            for column, values in out.items():
+                values[(direction, trit)] = _lookup(table, column, point, notes)
+    return out
+
+
+# Value picked for an extra table axis that has several grid values. Gaussian
+# activations are the usual model of LLM activations.
+PREFERRED_AXIS_VALUES = {"distribution": "gaussian"}
+
+
+def _pin_extra_axes(table: Any, conditions: dict, notes: list[str]) -> dict:
+    """Return conditions plus one value for each further table axis.
+
+    Axes with one grid value are left out, which Table.lookup allows. For an axis
+    with several values, the value in PREFERRED_AXIS_VALUES is used when present,
+    else the largest, and a note records the choice.
+    """
+    pinned = dict(conditions)
+    for axis in getattr(table, "axes", ()):
+        if axis in pinned:
+            continue
+        values = table.values(axis)
+        if len(values) <= 1:
+            continue
+        preferred = PREFERRED_AXIS_VALUES.get(axis)
+        pinned[axis] = preferred if preferred in values else max(values)
+        notes.append(
+            f"{table.name}: axis {axis} has values {values}; used {pinned[axis]!r}"
+        )
+    return pinned
 
 
 def _lookup(table: Any, column: str, point: dict, notes: list[str]) -> float:
