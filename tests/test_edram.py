@@ -102,15 +102,31 @@ def test_retention_boundary_at_85c(sim):
     assert math.isinf(values["retention0_s"])
     assert values["retention_s"] == retention1_s
     threshold = values["sense_threshold_v"]
-
-    before = edram.run_access(sim, SMALL, cond, 1, threshold, hold_s=0.8 * retention1_s)
-    after = edram.run_access(sim, SMALL, cond, 1, threshold, hold_s=1.2 * retention1_s)
     margin = SMALL.sense_margin_v
-    assert edram.read_is_correct(1, before.rbl_at_sense_v, threshold, margin)
-    assert not edram.read_is_correct(1, after.rbl_at_sense_v, threshold, margin)
 
-    zero = edram.run_access(sim, SMALL, cond, 0, threshold, hold_s=1.2 * retention1_s)
-    assert edram.read_is_correct(0, zero.rbl_at_sense_v, threshold, margin)
+    _, before_v = edram.read_after_hold(sim, SMALL, cond, 1, 0.8 * retention1_s)
+    _, after_v = edram.read_after_hold(sim, SMALL, cond, 1, 1.2 * retention1_s)
+    assert edram.read_is_correct(1, before_v, threshold, margin)
+    assert not edram.read_is_correct(1, after_v, threshold, margin)
+
+    _, zero_v = edram.read_after_hold(sim, SMALL, cond, 0, 1.2 * retention1_s)
+    assert edram.read_is_correct(0, zero_v, threshold, margin)
+
+
+def test_two_phase_read_matches_one_transient(sim):
+    cond = Conditions("tt", 1.8, 85.0)
+    threshold = threshold_v(sim, cond)
+    hold_s = edram.LONG_HOLD_S
+    for data in (1, 0):
+        access = edram.run_access(sim, SMALL, cond, data, threshold, hold_s=hold_s)
+        _, two_phase_v = edram.read_after_hold(sim, SMALL, cond, data, hold_s)
+        assert two_phase_v == pytest.approx(access.rbl_at_sense_v, abs=0.05)
+
+
+def test_access_rejects_long_hold():
+    cond = Conditions("tt", 1.8, 85.0)
+    with pytest.raises(ValueError, match="read_after_hold"):
+        edram.access_deck(SMALL, cond, 1, hold_s=1e-6)
 
 
 def test_edram_table_over_temperature(tmp_path):
