@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,8 @@ def _tops_vs_vdd(
             {
                 "vdd_v": vdd,
                 "clock_hz": chip.clock_hz,
+                # False when a ROM read did not settle, so the clock ignores it.
+                "rom_settle_measured": math.isfinite(chip.costs.rom_settle_time_s),
                 "energy_per_token_j": s["total_energy_j"],
                 "latency_s": s["latency_s"],
                 "tops_per_w_macro": s["tops_per_w_macro"],
