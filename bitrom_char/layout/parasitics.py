@@ -61,18 +61,19 @@ def wire_rc(layer: WireLayer, width_um: float, length_um: float) -> tuple[float,
 def _terminal_pad_c_f(line_layer: str) -> float:
     """Return the extra capacitance a connected cell adds to a line, in F.
 
-    It is the drawn strap or pad of the program (li1 strap, or the met1 pad under
-    a met1 or met2 line); the diffusion junction itself belongs to the
+    It is the drawn finger of the program (li1, met1, or a met1 pad plus a met2
+    finger) as a wire over the substrate; the diffusion junction belongs to the
     transistor model.
     """
     if line_layer == "li1":
-        length_um = rom.LI_LINE_X_UM[0] - 0.17
+        length_um = rom.LI_LINE_X_UM[0] - 0.165
         return wire_rc(WIRE_LAYERS["li1"], 0.17, length_um)[1]
     if line_layer == "met1":
-        length_um = rom.MET1_LINE_X_UM[0] + 0.115
-        return wire_rc(WIRE_LAYERS["met1"], 0.29, length_um)[1]
-    length_um = rom.VIA1_X_UM + 0.16 + 0.115
-    return wire_rc(WIRE_LAYERS["met1"], 0.29, length_um)[1]
+        length_um = rom.MET1_LINE_X_UM[1] + 0.145
+        return wire_rc(WIRE_LAYERS["met1"], 0.23, length_um)[1]
+    pad_c_f = wire_rc(WIRE_LAYERS["met1"], 0.26, 0.32)[1]
+    length_um = rom.MET2_LINE_X_UM[1] + 0.16
+    return pad_c_f + wire_rc(WIRE_LAYERS["met2"], 0.26, length_um)[1]
 
 
 def _terminal_r_ohm(line_layer: str) -> float:

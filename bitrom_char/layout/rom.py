@@ -2,9 +2,11 @@
 
 One nfet_01v8 stores two trits. Its upper (north) diffusion contact is the west
 terminal and reaches one of three west lines; its lower (south) contact is the
-east terminal and reaches one of three east lines. Each side has one line on
-li1, one on met1 and one on met2, all running along the column, and the trit is
-set by which strap or via stack the cell draws.
+east terminal and reaches one of three east lines. The three lines of a side are
+stacked on li1, met1 and met2 at the same x, and the trit is set by which finger
+the cell draws from its contact to the line: li1 alone, mcon and met1, or mcon,
+via and met2. met3 would not fit: its 0.3 um width and spacing need more than
+the 1.18 um column pitch for two lines and a landing pad.
 """
 
 from __future__ import annotations
@@ -24,14 +26,15 @@ TRIT_LINE_LAYER = {-1: "met1", 0: "li1", 1: "met2"}
 TRIT_NAME = {-1: "NEG", 0: "ZERO", 1: "POS"}
 SIDES = ("W", "E")
 
-CELL_PITCH_X_UM = 1.42
-STRAP_WIDTH_UM = 0.80
-# Cell centre line; line offsets below are measured from it, in um.
-X_CENTRE_UM = 0.71
-LI_LINE_X_UM = (0.34, 0.51)  # inner and outer edge of each li1 line
-MET1_LINE_X_UM = (0.50, 0.64)
-MET2_LINE_X_UM = (0.07, 0.33)
-VIA1_X_UM = 0.20  # via centre under the met2 line
+# The li1 lines set the column pitch: a 0.33 um contact pad, 0.17 um li1 spacing
+# (li.3) to each 0.17 um line, and 0.17 um to the next column's line.
+CELL_PITCH_X_UM = 1.18
+STRAP_WIDTH_UM = 0.70
+# Cell centre line; line edges below are distances from it, in um.
+X_CENTRE_UM = 0.59
+LI_LINE_X_UM = (0.335, 0.505)  # inner and outer edge of each li1 line
+MET1_LINE_X_UM = (0.35, 0.49)
+MET2_LINE_X_UM = (0.35, 0.49)
 WL_STRAP_HALF_UM = 0.20  # half height of the met3 word-line strap
 
 MIN_W_UM, MAX_W_UM = 0.42, 1.15
@@ -113,7 +116,8 @@ def _draw_lines_and_device(d: CellDrawer, geom: RomCellGeometry) -> None:
     d.rect("poly", 0, geom.gate_y0, px, geom.gate_y1)
     for y in (geom.y_south, geom.y_north):
         d.square("licon", xc, y, 0.17)
-        d.rect("li1", xc - 0.17, y - 0.085, xc + 0.17, y + 0.085)
+        # li1 encloses the licon by 0.08 left and right (li.5); area 0.0561 um^2 (li.6)
+        d.rect("li1", xc - 0.165, y - 0.085, xc + 0.165, y + 0.085)
     for sign in (-1, 1):
         for layer, (inner, outer) in (
             ("li1", LI_LINE_X_UM),
@@ -126,26 +130,32 @@ def _draw_lines_and_device(d: CellDrawer, geom: RomCellGeometry) -> None:
 
 
 def _draw_program(d: CellDrawer, geom: RomCellGeometry, side: str, trit: int) -> None:
-    """Connect one terminal to the line of ``trit`` on its side."""
+    """Draw the finger from one terminal's contact to the line of ``trit``."""
     xc = X_CENTRE_UM
     sign = -1 if side == "W" else 1
     y = geom.y_north if side == "W" else geom.y_south
     layer = TRIT_LINE_LAYER[trit]
     if layer == "li1":
         d.rect(
-            "li1", xc + sign * 0.17, y - 0.085, xc + sign * LI_LINE_X_UM[0], y + 0.085
+            "li1", xc + sign * LI_LINE_X_UM[0], y - 0.085, xc + sign * 0.165, y + 0.085
         )
         return
     d.square("mcon", xc, y, 0.17)
-    # mcon enclosure: 0.03 on the far side (m1.4), 0.06 above and below (m1.5)
-    near = xc - sign * 0.115
     if layer == "met1":
-        d.rect("met1", near, y - 0.145, xc + sign * MET1_LINE_X_UM[1], y + 0.145)
+        # mcon enclosure: 0.03 above and below (m1.4), 0.06 at both ends (m1.5)
+        d.rect(
+            "met1",
+            xc + sign * MET1_LINE_X_UM[1],
+            y - 0.115,
+            xc - sign * 0.145,
+            y + 0.115,
+        )
         return
-    # via under the met2 line; met1 encloses it by 0.085 outward (via.5a)
-    via_x = xc + sign * VIA1_X_UM
-    d.rect("met1", near, y - 0.145, via_x + sign * (0.075 + 0.085), y + 0.145)
-    d.square("via", via_x, y, 0.15)
+    # via stacked on the mcon; met1 and met2 enclose it by 0.085 at both ends
+    # (via.5a, m2.5) and 0.055 above and below (via.4a, m2.4)
+    d.square("via", xc, y, 0.15)
+    d.rect("met1", xc - 0.16, y - 0.13, xc + 0.16, y + 0.13)
+    d.rect("met2", xc + sign * MET2_LINE_X_UM[1], y - 0.13, xc - sign * 0.16, y + 0.13)
 
 
 def rom_cell(
