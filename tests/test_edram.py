@@ -83,12 +83,12 @@ def test_write_then_read_at_corner(sim, corner):
         assert correct, f"{corner}: read of {data} gave {access.rbl_at_sense_v} V"
         assert access.write_energy_j > 0
         assert access.write_time_s > 0
-    one = edram.run_access(sim, SMALL, cond, 1, threshold)
-    zero = edram.run_access(sim, SMALL, cond, 0, threshold)
+    access_one = edram.run_access(sim, SMALL, cond, 1, threshold)
+    access_zero = edram.run_access(sim, SMALL, cond, 0, threshold)
     # An nfet write device passes a 1 only up to about VDD minus its threshold.
-    assert 0.6 < one.stored_v < 1.8
-    assert zero.stored_v < 0.2
-    assert 0 < one.read_time_s < SMALL.read_window_s
+    assert 0.6 < access_one.stored_v < 1.8
+    assert access_zero.stored_v < 0.2
+    assert 0 < access_one.read_time_s < SMALL.read_window_s
 
 
 def test_retention_boundary_at_85c(sim):

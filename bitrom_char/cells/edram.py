@@ -45,9 +45,10 @@ DIFF_EXT_UM = 0.285
 class EdramDesign:
     """Gain-cell structure, device sizes and column periphery of one eDRAM column.
 
-    The write word line (WWL) turns on at the rail plus `wwl_overdrive_v` (above VDD
-    for an nfet write device, below 0 V for a pfet) and turns off at the other rail
-    pushed past it by `wwl_underdrive_v` (below 0 V for an nfet, above VDD for a pfet).
+    The write word line (WWL) turns on `wwl_overdrive_v` beyond its on rail: above
+    VDD for an nfet write device, below 0 V for a pfet. It turns off
+    `wwl_underdrive_v` beyond its off rail: below 0 V for an nfet, above VDD for a
+    pfet. Both widen the swing, which the 1.95 V model limit bounds.
     """
 
     topology: str = "3t"
@@ -164,9 +165,9 @@ class EdramDesign:
         """Estimate the cell area (um^2) from device footprints and the MIM plate.
 
         Each transistor takes (W + 0.27 um diffusion spacing) by (L + 2 x 0.285 um
-        contacted diffusion + 0.17 um spacing); the MIM plate, plus its spacing to
-        the next plate, sits above the devices on metal 3, so the larger of the two
-        sets the area.
+        contacted diffusion + 0.17 um spacing). The MIM plate with its spacing to the
+        next plate sits above the devices on metal 3, so the larger of the two sets
+        the area.
         """
         # NOTE: an estimate from design rules, not a drawn layout.
         roles = ["write", "storage"] + (["read"] if self.topology == "3t" else [])
@@ -192,8 +193,8 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
 
 EDGE_S = 100e-12  # rise and fall time of every stimulus
 ACCESS_STEP_S = 50e-12  # print step of access decks; also their max step (ngspice)
-# Longer holds are simulated in two phases (see read_after_hold): ngspice 39 steps
-# of a size fit for a long hold skipped the read pulse's PWL corners in a test.
+# Longer holds are simulated in two phases (see read_after_hold), because with steps
+# sized for a long hold ngspice 39 skipped the read pulse's PWL corners in a test.
 LONG_HOLD_S = 100e-9
 T_START_S = 1e-9  # settle time before the first stimulus edge
 # Periphery device sizes (W/L in um). The word-line drivers are the share of one
@@ -475,7 +476,7 @@ def column_netlist(
 
 
 def hold_netlist(design: EdramDesign, vdd_v: float) -> tuple[str, float]:
-    """Return a one-cell testbench that writes and holds data; and the hold start.
+    """Return a one-cell testbench that writes and holds data, and the hold start.
 
     The data level is parameter `data_v` (see data_params()). Ideal sources drive the cell's lines: the write bit line returns to the
     complement of the data after the write (the worst case for leakage), the read
@@ -505,7 +506,7 @@ def hold_netlist(design: EdramDesign, vdd_v: float) -> tuple[str, float]:
 
 # --- decks -----------------------------------------------------------------------
 
-HOLD_MAX_S = 1.0  # longest hold simulated; a longer retention is reported as NaN
+HOLD_MAX_S = 1.0  # maximum hold simulated, so a longer retention is reported as NaN
 HOLD_POINTS = 1000  # the max step of a hold transient is its span / HOLD_POINTS
 REFINE_SPAN = 1.3  # the refining hold run stops at 1.3 x the first estimate
 SETTLED_V = 1e-3  # a stored level that moves less than this over the last half
@@ -785,7 +786,7 @@ def read_is_correct(
     """Return whether the read bit line sits on the data's side of the threshold.
 
     A 1 discharges the read bit line, so it must be at least margin_v below the sense
-    threshold at the sense instant; a 0 must leave it at least margin_v above.
+    threshold at the sense instant. A 0 must leave it at least margin_v above.
     """
     if data:
         return rbl_at_sense_v <= threshold_v - margin_v
@@ -879,7 +880,7 @@ def critical_level_v(
 class HoldResult:
     """Retention of one data value and the cell's standby power while holding it."""
 
-    retention_s: float  # NaN when not found, see reason; inf when it never fails
+    retention_s: float  # NaN with a reason when not found, inf when the data settles
     reason: str
     leakage_w: float
 
@@ -940,8 +941,8 @@ def combine_retention(
 ) -> tuple[float, str]:
     """Return the cell's retention (the shorter of 1 and 0) and a reason if NaN.
 
-    A NaN side that only says "exceeds HOLD_MAX_S" is a lower bound, so the other
-    side decides when it is shorter than HOLD_MAX_S.
+    A side that is NaN only because it exceeds HOLD_MAX_S is a lower bound, so the
+    other side decides when it is shorter than HOLD_MAX_S.
     """
     values = [retention1.retention_s, retention0.retention_s]
     known = [value for value in values if not math.isnan(value)]
@@ -998,25 +999,9 @@ def characterize_point(
     accesses = {
         data: run_access(sim, design, cond, data, threshold_v) for data in (1, 0)
     }
-    values: dict[str, float] = {
-        "sense_threshold_v": threshold_v,
-        "cell_area_um2": design.cell_area_um2(),
-        "stored1_v": accesses[1].stored_v,
-        "stored0_v": accesses[0].stored_v,
-    }
-    reasons: dict[str, str] = {}
-
-    write_energy_j = 0.5 * (accesses[1].write_energy_j + accesses[0].write_energy_j)
-    read_energy_j = 0.5 * (accesses[1].read_energy_j + accesses[0].read_energy_j)
-    values["write_energy_j"] = write_energy_j
-    values["read_energy_j"] = read_energy_j
-    values["refresh_energy_j"] = write_energy_j + read_energy_j
-    values["write_time_s"] = max(accesses[1].write_time_s, accesses[0].write_time_s)
-    values["read_time_s"] = accesses[1].read_time_s
-    if math.isnan(values["read_time_s"]):
-        reasons["read_time_s"] = (
-            "the read bit line never fell below the sense threshold minus the margin"
-        )
+    values, reasons = access_values(accesses)
+    values["sense_threshold_v"] = threshold_v
+    values["cell_area_um2"] = design.cell_area_um2()
 
     # All reads first, then all holds: each deck kind stays loaded in ngspice.
     critical: dict[int, float] = {}
@@ -1033,24 +1018,58 @@ def characterize_point(
         data: hold_for_level(sim, design, cond, data, critical[data], reasons)
         for data in (1, 0)
     }
+    retention_values(holds, values, reasons)
+    return PointResult(values, reasons)
 
+
+def access_values(
+    accesses: Mapping[int, AccessResult],
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Return the table's energy, time and stored-level columns from two accesses."""
+    access1, access0 = accesses[1], accesses[0]
+    write_energy_j = 0.5 * (access1.write_energy_j + access0.write_energy_j)
+    read_energy_j = 0.5 * (access1.read_energy_j + access0.read_energy_j)
+    values = {
+        "stored1_v": access1.stored_v,
+        "stored0_v": access0.stored_v,
+        "write_energy_j": write_energy_j,
+        "read_energy_j": read_energy_j,
+        "refresh_energy_j": write_energy_j + read_energy_j,
+        "write_time_s": max(access1.write_time_s, access0.write_time_s),
+        "read_time_s": access1.read_time_s,
+    }
+    reasons = {}
+    if math.isnan(values["write_time_s"]):
+        reasons["write_time_s"] = (
+            "the storage node or the write word line never crossed its 90 % or 50 %"
+            " level during the write"
+        )
+    if math.isnan(values["read_time_s"]):
+        reasons["read_time_s"] = (
+            "the read bit line never fell below the sense threshold minus the margin"
+        )
+    return values, reasons
+
+
+def retention_values(
+    holds: Mapping[int, HoldResult], values: dict[str, float], reasons: dict[str, str]
+) -> None:
+    """Add the retention, explicit refresh and standby columns from the two holds."""
     for data in (1, 0):
         values[f"retention{data}_s"] = holds[data].retention_s
         if math.isnan(holds[data].retention_s):
             reasons[f"retention{data}_s"] = holds[data].reason
     retention_s, reason = combine_retention(holds[1], holds[0])
     values["retention_s"] = retention_s
-    if reason:
-        reasons["retention_s"] = reason
     values["refresh_power_w"] = values["refresh_energy_j"] / retention_s
     if reason:
+        reasons["retention_s"] = reason
         reasons["refresh_power_w"] = reason
     values["leakage_w"] = 0.5 * (holds[1].leakage_w + holds[0].leakage_w)
     if math.isnan(values["leakage_w"]):
         reasons["leakage_w"] = "standby power was not measured: " + "; ".join(
-            h.reason for h in holds.values() if math.isnan(h.leakage_w)
+            hold.reason for hold in holds.values() if math.isnan(hold.leakage_w)
         )
-    return PointResult(values, reasons)
 
 
 def hold_for_level(
@@ -1081,10 +1100,9 @@ def design_variants() -> dict[str, EdramDesign]:
     """Return named cell variants that trade retention against area and energy.
 
     The pfet write device passes a full 1 but only a weak 0, so its word line turns
-    on 0.15 V below ground. A 2T cell without a MIM capacitor loses a stored 1 when
-    the read word line (its source line) falls, because the storage node couples
-    down with it; sky130 tt at 85 C reads it back wrong, so the 2T variant carries
-    the MIM capacitor.
+    on 0.15 V below ground. In a 2T cell the storage node couples down with the read
+    word line (its source line) when a read starts. Without a MIM capacitor a fresh
+    1 then read back wrong at sky130 tt, 85 C, so the 2T variant carries one.
     """
     base = EdramDesign()
     mim = {"mim_w_um": 2.0, "mim_l_um": 2.0}
@@ -1119,8 +1137,7 @@ def method_text(design: EdramDesign, cond: Conditions) -> str:
     for data in (1, 0):
         parts.append(access_deck(design, cond, data)[0].fingerprint())
         parts.append(read_deck(design, cond, data).fingerprint())
-        # The critical level is found by the search above, so a placeholder stands
-        # in for it here.
+        # The read search finds the critical level, so 0 V is a placeholder here.
         parts.append(hold_deck(design, cond, data, critical_v=0.0)[0].fingerprint())
     return "\n".join(parts)
 
@@ -1254,8 +1271,8 @@ def decode_refresh_check(
 def plot_retention(table: Table, path: str | Path, vdd_v: float = 1.8) -> Path:
     """Plot retention_s against temperature, one line per corner (and variant).
 
-    Writes a PNG with matplotlib's Agg backend; cells that never lose their data
-    (infinite retention) and NaN points are left out. Returns the path.
+    Writes a PNG with matplotlib's Agg backend and returns its path. Points with
+    infinite retention (the data never decays) or NaN are left out.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
