@@ -13,6 +13,7 @@ from bitrom_char.cells.edram import (
     Conditions,
     EdramCell,
     EdramDesign,
+    EdramVariantsCell,
     decode_refresh_check,
     plot_retention,
 )
@@ -20,7 +21,8 @@ from bitrom_char.spice.measure import OperatingPoint
 from bitrom_char.sweep import characterize
 from bitrom_char.tables import Table
 
-# A short column keeps the tests fast; the physics of the cell is the same.
+# An 8-row column keeps the tests fast. The cell and its periphery are the same as
+# in the default 64-row column.
 SMALL = EdramDesign(rows=8)
 
 
@@ -219,3 +221,25 @@ def test_sense_threshold_is_measured(sim):
     low = sim.run(edram.sense_threshold_deck(Conditions("tt", 1.6, 27.0)))
     high = sim.run(deck)
     assert low.values["threshold_v"] < high.values["threshold_v"]
+
+
+def test_variants_cell_rejects_unknown_variant():
+    cell = EdramVariantsCell()
+    point = {"variant": "sram", "corner": "tt", "vdd_v": 1.8, "temp_c": 27.0}
+    with pytest.raises(ValueError, match="variant='sram'"):
+        cell.validate_point(point)
+
+
+def test_variants_cell_checks_swing_per_variant():
+    cell = EdramVariantsCell()
+    point = {"variant": "wwl_underdrive", "corner": "tt", "vdd_v": 1.95}
+    with pytest.raises(ValueError, match="word-line swing"):
+        cell.validate_point({**point, "temp_c": 27.0})
+    cell.validate_point({**point, "vdd_v": 1.8, "temp_c": 27.0})
+
+
+def test_variants_have_distinct_keys():
+    cell = EdramVariantsCell()
+    base = {"corner": "tt", "vdd_v": 1.8, "temp_c": 85.0}
+    keys = {cell.key_text({**base, "variant": name}) for name in cell.variants}
+    assert len(keys) == len(cell.variants)
