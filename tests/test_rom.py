@@ -45,6 +45,7 @@ def random_pattern(rows: int, seed: int) -> tuple[list[int], list[int]]:
         ({"precharge_w_um": 0.2}, "W=0.2"),
         ({"segments": 40}, "segments=40"),
         ({"sense_time_s": 0.0}, "sense_time_s=0.0"),
+        ({"sense_stage": "adc"}, "sense_stage='adc'"),
     ],
 )
 def test_params_reject_invalid(changes, text):
@@ -149,6 +150,21 @@ def test_random_column_reads_back(sim, corner):
             expected = west if direction == "forward" else east
             assert decoded == expected, (corner, temp_c, direction)
             assert min(read.decision_margin_v for read in reads) > 0.05
+
+
+@pytest.mark.parametrize(("corner", "temp_c"), [("tt", 27.0), ("ss", -40.0)])
+def test_latch_sense_stage_reads_back(sim, corner, temp_c):
+    """StrongARM comparators decide every row the same as the line voltages."""
+    params = RomColumnParams(rows=16, sense_stage="latch")
+    west, east = random_pattern(16, seed=7)
+    reads = read_column(
+        sim, params, west, east, "forward", corner=corner, temp_c=temp_c
+    )
+    assert [read.decoded for read in reads] == west
+    assert [read.line_decoded for read in reads] == west
+    for read in reads:
+        assert read.values["sense_energy_j"] > 0
+        assert read.values["read_energy_j"] > read.values["sense_energy_j"]
 
 
 def test_segments_match_per_row_netlist(sim):

@@ -2,12 +2,13 @@
 
 One nfet stores two trits: its west terminal contacts one of the lines W+, W0, W-
 and its east terminal one of E+, E0, E-. A forward read drives the west lines at the
-trit levels, precharges the east lines to VDD and senses the lowest east line, which
-gives the west trit; a reverse read swaps the sides and gives the east trit.
+trit levels and precharges the east lines to VDD. The lowest east line then gives
+the west trit. A reverse read swaps the sides and gives the east trit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import math
@@ -47,6 +48,10 @@ WIRE_C_F_PER_ROW = 0.1e-15
 EDGE_S = 50e-12  # rise and fall time of word-line and precharge-clock edges
 IDLE_S = 0.2e-9  # idle time at the start, from the DC operating point
 GAP_S = 0.1e-9  # between precharge release and word-line rise, and after sensing
+# The sense latches decide within this time after the sense time; the word line
+# stays on meanwhile, so its falling edge cannot couple into the decision.
+SENSE_LATCH_S = 0.4e-9
+SENSE_STAGES = ("ideal", "latch")
 
 
 def _check_range(name: str, value: float, low: float, high: float, unit: str) -> None:
@@ -59,9 +64,12 @@ class RomColumnParams:
     """Design and bias of one ROM column; levels and references are fractions of VDD.
 
     `segments` lumps the column into that many wire segments, each with one
-    multiplied device per (west, east) trit pair of its unselected rows; None keeps
+    multiplied device per (west, east) trit pair of its unselected rows. None keeps
     one wire segment and one device line per row. `sense_time_s` counts from the
     word line's 50 % point; None scales it with the row count (see `sense_s`).
+    `sense_stage` "ideal" decides from the simulated line voltages at the sense
+    time. "latch" adds two StrongARM comparators per read line (against the low
+    and the high reference) and decides from their outputs.
     """
 
     rows: int = 16
@@ -84,6 +92,7 @@ class RomColumnParams:
     precharge_time_s: float | None = None
     settle_tol_frac: float = 0.05
     segments: int | None = None
+    sense_stage: str = "ideal"
 
     def __post_init__(self) -> None:
         if isinstance(self.rows, bool) or not isinstance(self.rows, int | np.integer):
@@ -123,6 +132,11 @@ class RomColumnParams:
             value = getattr(self, name)
             if value is not None:
                 _check_range(name, value, 10e-12, 1e-6, "s")
+        if self.sense_stage not in SENSE_STAGES:
+            raise ValueError(
+                f"sense_stage={self.sense_stage!r} is invalid; use 'ideal' (decide "
+                "from the line voltages) or 'latch' (StrongARM comparators)"
+            )
         if self.segments is not None and not 1 <= self.segments <= self.rows:
             raise ValueError(
                 f"segments={self.segments} is invalid; use 1..rows={self.rows}, "
@@ -223,8 +237,9 @@ class RomColumnParams:
     def sense_s(self) -> float:
         """Sense time after the word line's 50 % point (s).
 
-        The default, 1 ns + 25 ps per row, gives the +1 line of a worst-case
-        column at tt, 1.8 V, 27 C time to fall below the high reference.
+        The default, 1 ns + 25 ps per row, is about 2.5 times what the +1 line of a
+        worst-case column needs to fall below the high reference at tt, 1.8 V,
+        27 C (20.6 ns at 2,048 rows with the default wire estimate).
         """
         if self.sense_time_s is not None:
             return self.sense_time_s
@@ -299,7 +314,7 @@ def worst_case_pattern(
     """Return (west, east) trits for reading `trit` from the last, farthest row.
 
     Every row's read-side terminal contacts the same read line, so that line carries
-    all junction capacitance and all unselected-row leakage; the unselected rows'
+    all junction capacitance and all unselected-row leakage. The unselected rows'
     drive-side terminals sit on the aggressor level of `trit`.
     """
     check_direction(direction)
@@ -319,7 +334,7 @@ class ReadSlot:
     row: int
     release_s: float  # precharge turns off
     wordline_s: float  # word line crosses 50 %
-    sense_s: float  # sense time; the word line starts to fall here
+    sense_s: float  # sense time: the latches start to evaluate
     end_s: float  # end of the following precharge phase
 
 
@@ -342,14 +357,17 @@ def schedule_reads(params: RomColumnParams, rows: Sequence[int]) -> list[ReadSlo
     for row in rows:
         wordline = start + GAP_S + EDGE_S / 2
         sense = wordline + params.sense_s
-        end = sense + EDGE_S + GAP_S + EDGE_S + params.precharge_s
+        end = sense + SENSE_LATCH_S + EDGE_S + GAP_S + EDGE_S + params.precharge_s
         slots.append(ReadSlot(row, start, wordline, sense, end))
         start = end
     return slots
 
 
 def _time_step_s(stop_s: float) -> float:
-    """Transient step: 10 ps, coarser for long runs (ngspice also caps its step here)."""
+    """Return the transient step: 10 ps, coarser for long runs.
+
+    ngspice also caps its internal step at this value.
+    """
     return max(10e-12, stop_s / 5000)
 
 
@@ -441,13 +459,13 @@ def _periphery_lines(
     clock = [(0.0, "0")]
     for slot in slots:
         clock += [(slot.release_s, "0"), (slot.release_s + EDGE_S, "{vdd_v}")]
-        low = slot.sense_s + EDGE_S + GAP_S
+        low = slot.sense_s + SENSE_LATCH_S + EDGE_S + GAP_S
         clock += [(low, "{vdd_v}"), (low + EDGE_S, "0")]
     lines.append(f"Vprechargeb prechargeb 0 {_pwl(clock)}")
 
     for slot in slots:
         rise = slot.wordline_s - EDGE_S / 2
-        fall = slot.sense_s
+        fall = slot.sense_s + SENSE_LATCH_S
         wave = [
             (0.0, "0"),
             (rise, "0"),
@@ -456,6 +474,36 @@ def _periphery_lines(
             (fall + EDGE_S, "0"),
         ]
         lines.append(f"Vwl{slot.row} wl{slot.row} 0 {_pwl(wave)}")
+    if params.sense_stage == "latch":
+        lines += _latch_lines(read, slots)
+    return lines
+
+
+def _latch_lines(read: str, slots: Sequence[ReadSlot]) -> list[str]:
+    """Comparators of each read line against both references, clocked per read."""
+    lines = [
+        "* sense latches: outp of rom_sense rises when the line is below the reference",
+        "Vsense vsense 0 {vdd_v}",
+        "Vreflow reflow 0 {ref_low_v}",
+        "Vrefhigh refhigh 0 {ref_high_v}",
+    ]
+    clock = [(0.0, "{vdd_v}")]
+    for slot in slots:
+        reset = slot.sense_s + SENSE_LATCH_S + EDGE_S + GAP_S
+        clock += [
+            (slot.sense_s - EDGE_S / 2, "{vdd_v}"),
+            (slot.sense_s + EDGE_S / 2, "0"),
+        ]
+        clock += [(reset, "0"), (reset + EDGE_S, "{vdd_v}")]
+    lines.append(f"Vsenseclkb senseclkb 0 {_pwl(clock)}")
+    for trit in TRITS:
+        suffix = LINE_SUFFIX[trit]
+        node = _line(read, trit, 0)
+        for ref in ("low", "high"):
+            lines.append(
+                f"Xs{ref}{suffix} {node} ref{ref} senseclkb below{ref}{suffix} "
+                f"above{ref}{suffix} vsense rom_sense"
+            )
     return lines
 
 
@@ -525,6 +573,7 @@ def column_deck(
     netlist = "\n".join(
         [
             subcircuits(params),
+            render_template("rom_sense", {}) if params.sense_stage == "latch" else "",
             *_array_lines(params, west, east, set(read_rows)),
             *_periphery_lines(params, direction, slots),
         ]
@@ -542,9 +591,22 @@ def column_deck(
             m if not m.name.endswith(f"_{index}") else replace(m, at_s=real)
             for m in measurements
         ]
+    if params.sense_stage == "latch":
+        measurements += [
+            Find(
+                f"below{ref}{LINE_SUFFIX[trit]}_{index}",
+                f"v(below{ref}{LINE_SUFFIX[trit]})",
+                at_s=slot.sense_s + SENSE_LATCH_S,
+            )
+            for index, slot in enumerate(schedule_reads(params, read_rows))
+            for trit in TRITS
+            for ref in ("low", "high")
+        ]
     save: tuple[str, ...] = ()
     if save_waveforms:
         sources = ["vdd", "vprechargeb", "vlevelp", "vlevelz", "vlevelm"]
+        if params.sense_stage == "latch":
+            sources += ["vsense", "vsenseclkb"]
         sources += [f"vwl{row}" for row in read_rows]
         nodes = [*read_nodes.values(), *far_nodes.values()]
         save = tuple(f"v({node})" for node in nodes)
@@ -563,6 +625,8 @@ def column_deck(
             "level_zero_v": params.level_v(0),
             "level_minus_v": params.level_v(-1),
             "driver_r_ohm": params.driver_r_ohm,
+            "ref_low_v": params.ref_low_v,
+            "ref_high_v": params.ref_high_v,
         },
         save=save,
     )
@@ -600,17 +664,19 @@ def decision_margin_v(lowest_v: float, trit: int, params: RomColumnParams) -> fl
 class ReadResult:
     """One read of one row: line voltages at sense time, decision, energy, timing.
 
-    Energies are per column access and count the energy drawn from VDD: the
-    precharge supply and clock, each source-line level modelled as a linear
-    regulator fed from VDD (it draws what it sources and returns nothing for what
-    it sinks), and the word-line driver. NaN entries carry a reason in `reasons`.
+    Energies are per column access. They count the energy drawn from VDD by the
+    precharge supply and clock, by the source-line levels and by the word-line
+    driver. Each level is modelled as a linear regulator fed from VDD, so it draws
+    what it sources and returns nothing for what it sinks. NaN entries carry a
+    reason in `reasons`.
     """
 
     row: int
     expected: int
     line: int  # read-side line that the cell contacts, named by its trit
     line_v: dict[int, float]
-    decoded: int
+    decoded: int | float  # from the sense stage; NaN when it could not decide
+    line_decoded: int | float  # from the line voltages against the references
     lowest_v: float
     settled_v: float
     decision_margin_v: float
@@ -651,6 +717,33 @@ def settle_time_s(
     return float(t[last_out[-1] + 1] - start_s)
 
 
+def latch_decision(
+    values: Mapping[str, float], index: int, params: RomColumnParams
+) -> tuple[int | float, str]:
+    """Decode read `index` from the sense latches' outputs, and say why if NaN.
+
+    Any line below the low reference reads -1, else any line below the high
+    reference reads +1, else 0. An output between 20 % and 80 % of VDD at the end
+    of the latch window counts as undecided.
+    """
+    below: dict[str, bool] = {}
+    for ref in ("low", "high"):
+        for trit in TRITS:
+            name = f"below{ref}{LINE_SUFFIX[trit]}_{index}"
+            out_v = values.get(name, math.nan)
+            if math.isnan(out_v) or 0.2 * params.vdd_v < out_v < 0.8 * params.vdd_v:
+                return math.nan, (
+                    f"sense latch {name} undecided at {out_v:.3g} V after "
+                    f"{SENSE_LATCH_S:g} s"
+                )
+            below[f"{ref}{trit}"] = out_v > 0.5 * params.vdd_v
+    if any(below[f"low{t}"] for t in TRITS):
+        return -1, ""
+    if any(below[f"high{t}"] for t in TRITS):
+        return 1, ""
+    return 0, ""
+
+
 def access_results(
     column: ColumnDeck, result: SimResult, west: Sequence[int], east: Sequence[int]
 ) -> list[ReadResult]:
@@ -673,12 +766,18 @@ def access_results(
             decoded = math.nan
         else:
             decoded = decode_trit(lowest, params)
+        line_decoded = decoded
+        if params.sense_stage == "latch":
+            decoded, reason = latch_decision(result.values, index, params)
+            if reason:
+                reasons["decoded"] = reason
         read = ReadResult(
             row=slot.row,
             expected=trit,
             line=line,
             line_v=line_v,
             decoded=decoded,
+            line_decoded=line_decoded,
             lowest_v=lowest,
             settled_v=line_v[line],
             decision_margin_v=decision_margin_v(lowest, trit, params),
@@ -715,6 +814,15 @@ def _add_energy_and_timing(
     wordline = _supply_energy_j(
         time_s, waves[f"i(vwl{slot.row})"], params.wordline_v, start, slot.end_s
     )
+    sense = 0.0
+    if params.sense_stage == "latch":
+        sense = sum(
+            _supply_energy_j(
+                time_s, waves[f"i({name})"], params.vdd_v, start, slot.end_s
+            )
+            for name in ("vsense", "vsenseclkb")
+        )
+        read.values["sense_energy_j"] = sense
     far_line = waves[f"v({column.far_nodes[read.line]})"]
     restored_v = float(np.interp(slot.end_s, time_s, np.minimum(line, far_line)))
     if restored_v < params.vdd_v - params.settle_tol_v:
@@ -729,7 +837,7 @@ def _add_energy_and_timing(
         read.reasons["read_energy_j"] = reason
     else:
         read.values["precharge_energy_j"] = precharge
-        read.values["read_energy_j"] = precharge + drive + wordline
+        read.values["read_energy_j"] = precharge + drive + wordline + sense
     read.values["drive_energy_j"] = drive
     read.values["wordline_energy_j"] = wordline
     read.values["leakage_a"] = float(-waves["i(vdd)"][0]) if index == 0 else math.nan
@@ -758,7 +866,7 @@ def read_column(
     corner: str = "tt",
     temp_c: float = 27.0,
 ) -> list[ReadResult]:
-    """Read `rows` (all by default) one after another in one transient and decode them."""
+    """Read `rows` (all by default) one after another in one transient; decode each."""
     rows = list(range(params.rows)) if rows is None else list(rows)
     column = column_deck(
         params, west, east, direction, rows, corner=corner, temp_c=temp_c
@@ -768,14 +876,16 @@ def read_column(
 
 @dataclass(frozen=True)
 class RomColumnCell(Cell):
-    """Characterizes reads of a worst-case column: the far row, every cell on the
-    read line, every unselected cell on the aggressor level (see worst_case_pattern).
+    """Reads of a worst-case column, as built by `worst_case_pattern`.
 
     Each grid point simulates the reads of all three trits, because
     `sense_margin_v`, the smallest gap between adjacent sensed levels, needs all
-    three; `leakage_a` comes from the idle column of the trit-0 read, whose
+    three. `leakage_a` comes from the idle column of the trit-0 read, whose
     unselected cells all sit on VSS. Columns longer than `max_segments` rows are
-    lumped into that many wire segments with multiplied devices.
+    lumped into that many wire segments with multiplied devices, which matches the
+    per-row netlist within millivolts (see benchmarks/bench_rom_2048.py). A point
+    whose line has not settled by the sense time is simulated again with the word
+    line held on for `settle_window_s`.
     """
 
     base: RomColumnParams = field(default_factory=RomColumnParams)
@@ -797,7 +907,7 @@ class RomColumnCell(Cell):
         "leakage_a": "A",
         "read_ok": "1",
     }
-    version = "1"
+    version = "2"
 
     def validate_point(self, point: Mapping[str, object]) -> None:
         super().validate_point(point)
@@ -818,7 +928,7 @@ class RomColumnCell(Cell):
         )
 
     def decks(self, point: Mapping[str, object]) -> dict[int, ColumnDeck]:
-        """The access transient of each trit's worst-case column."""
+        """Build the access transient of each trit's worst-case column."""
         params = self.params(point)
         direction = check_direction(str(point["direction"]))
         decks = {}
@@ -831,7 +941,7 @@ class RomColumnCell(Cell):
         return decks
 
     def settle_deck(self, point: Mapping[str, object]) -> ColumnDeck:
-        """The point trit's column with the word line held on for `settle_window_s`."""
+        """Build the point trit's column with the word line held on for the window."""
         params = self.params(point)
         direction = check_direction(str(point["direction"]))
         west, east = worst_case_pattern(params.rows, int(point["trit"]), direction)
@@ -864,12 +974,19 @@ class RomColumnCell(Cell):
         if "leakage_a" in reads[0].reasons:
             reasons["leakage_a"] = reads[0].reasons["leakage_a"]
         values["settled_v"] = read.settled_v
-        values["sense_time_s"] = reads[trit].values.get("sense_time_s", math.nan)
         values["sense_time_s"] = self.params(point).sense_s
         values["decision_margin_v"] = read.decision_margin_v
         values["read_ok"] = 1.0 if read.ok else 0.0
+        if "line_v" in read.reasons:
+            values["read_ok"] = math.nan
         lowest = {t: reads[t].lowest_v for t in TRITS}
-        values["sense_margin_v"] = min(lowest[1] - lowest[-1], lowest[0] - lowest[1])
+        gaps = (lowest[1] - lowest[-1], lowest[0] - lowest[1])
+        values["sense_margin_v"] = math.nan if math.isnan(sum(gaps)) else min(gaps)
+        failed = [
+            reads[t].reasons["line_v"] for t in TRITS if "line_v" in reads[t].reasons
+        ]
+        if failed:
+            reasons["sense_margin_v"] = failed[0]
 
         if math.isnan(values.get("settle_time_s", math.nan)):
             values["settle_time_s"], reason = self._settle_long(point, sim, hashes)
@@ -882,15 +999,19 @@ class RomColumnCell(Cell):
             if math.isnan(value) and name not in reasons:
                 reasons[name] = read.reasons.get("line_v", "not computed")
         values = {name: float(values.get(name, math.nan)) for name in self.units}
-        return PointResult(values, reasons, "+".join(hashes))
+        netlist_hash = hashlib.sha256("+".join(hashes).encode()).hexdigest()
+        return PointResult(values, reasons, netlist_hash)
 
     def _settle_long(
         self, point: Mapping[str, object], sim: Simulator, hashes: list[str]
     ) -> tuple[float, str]:
-        """Settle time from a run with the word line held on (s), and a reason if NaN."""
+        """Measure the settle time with the word line held on, and why it is NaN."""
         column = self.settle_deck(point)
         result = sim.run(column.deck)
         hashes.append(result.netlist_hash)
+        if "time" not in result.waveforms:
+            reason = "; ".join(sorted(set(result.reasons.values())))
+            return math.nan, f"settle run failed: {reason or 'no waveforms'}"
         params = column.params
         trit = int(point["trit"])
         slot = column.slots[0]
