@@ -103,7 +103,7 @@ def test_parasitics_follow_drawn_widths():
         0.125 * row_um / 0.14
     )
     assert values["bitline_r_per_row_ohm"]["li1"] == pytest.approx(12.8 * row_um / 0.17)
-    assert set(values["bitline_c_per_row_f"]) == {"li1", "met1", "met2"}
+    assert set(values["bitline_c_per_row_f"]) == {"li1", "met1", "met2", "met3"}
     for value in values["bitline_c_per_row_f"].values():
         assert 1e-17 < value < 1e-15
     assert values["wordline_r_per_cell_ohm"] < values["wordline_poly_r_per_cell_ohm"]

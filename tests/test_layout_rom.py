@@ -50,7 +50,7 @@ def test_abutting_tiles_drc_clean(tmp_path, random_trits):
 
 def test_wide_long_cell_drc_clean(tmp_path):
     trits = np.array([[[1, -1], [0, 1]]])
-    tile = rom.rom_tile(trits, w_um=0.84, l_um=0.3, name="wide")
+    tile = rom.rom_tile(trits, w_um=0.74, l_um=0.3, name="wide")
     assert run_drc(write_gds(tile, tmp_path / "wide.gds")).violations == []
 
 

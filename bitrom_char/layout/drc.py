@@ -17,7 +17,14 @@ from bitrom_char.layout.pdkdata import Rule, load_layers, load_rules
 
 logger = logging.getLogger(__name__)
 
-DERIVED_LAYERS = ("gate", "licon_diff", "licon_poly", "field_poly")
+DERIVED_LAYERS = (
+    "gate",
+    "licon_diff",
+    "licon_poly",
+    "field_poly",
+    "via3_capm",
+    "via3_met3",
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,10 @@ class _LayerSource:
             return self["licon"].interacting(self["poly"]).not_interacting(self["diff"])
         if name == "field_poly":
             return self["poly"] - self["diff"]
+        if name == "via3_capm":
+            return self["via3"].interacting(self["capm"])
+        if name == "via3_met3":
+            return self["via3"].not_interacting(self["capm"])
         spec = self._layers[name]
         index = self.layout.find_layer(spec.layer, spec.datatype)
         if index is None:

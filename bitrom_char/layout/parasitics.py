@@ -29,23 +29,26 @@ WIRE_LAYERS = {
     "met1": WireLayer(25.7784e-18, 40.567e-18, 0.125),
     "met2": WireLayer(16.9423e-18, 37.759e-18, 0.125),
     "met3": WireLayer(12.3729e-18, 40.989e-18, 0.047),
+    "met4": WireLayer(8.41537e-18, 36.676e-18, 0.047),
 }
 # NOTE: poly is not a routing layer of the technology LEF. These are estimates
 # from the sky130 parasitics tables (sheet resistance about 48.2 ohm/sq, field
 # poly to substrate about 106 aF/um^2 and 55 aF/um of fringe); check them against
 # the PDK extraction rules before relying on word-line delays.
 POLY = WireLayer(106.13e-18, 55.27e-18, 48.2)
-# Cut resistances in ohm: mcon and via from the technology LEF.
+# Cut resistances in ohm: mcon, via and via2 from the technology LEF.
 MCON_R_OHM = 9.3
 VIA_R_OHM = 4.5
+VIA2_R_OHM = 3.41
 # NOTE: licon-to-diffusion resistance is an estimate (the technology LEF does not
 # list licon); sky130 tables give roughly 15 ohm per contact on N+ diffusion.
 LICON_DIFF_R_OHM = 15.0
 
+# Drawn width of each line layer, the same on both sides where a layer is used twice.
 LINE_WIDTH_UM = {
-    "li1": rom.LI_LINE_X_UM[1] - rom.LI_LINE_X_UM[0],
-    "met1": rom.MET1_LINE_X_UM[1] - rom.MET1_LINE_X_UM[0],
-    "met2": rom.MET2_LINE_X_UM[1] - rom.MET2_LINE_X_UM[0],
+    layer: round(outer - inner, 3)
+    for lines in rom.LINES.values()
+    for layer, (inner, outer) in lines.values()
 }
 
 
@@ -61,28 +64,35 @@ def wire_rc(layer: WireLayer, width_um: float, length_um: float) -> tuple[float,
 def _terminal_pad_c_f(line_layer: str) -> float:
     """Return the extra capacitance a connected cell adds to a line, in F.
 
-    It is the drawn finger of the program (li1, met1, or a met1 pad plus a met2
-    finger) as a wire over the substrate; the diffusion junction belongs to the
-    transistor model.
+    It is the drawn finger of the program (li1 or met1, or pads up to a met2 or
+    met3 finger) as wires over the substrate; the diffusion junction belongs to
+    the transistor model.
     """
     if line_layer == "li1":
-        length_um = rom.LI_LINE_X_UM[0] - 0.165
+        length_um = rom.LINES["W"][0][1][0] - 0.165
         return wire_rc(WIRE_LAYERS["li1"], 0.17, length_um)[1]
     if line_layer == "met1":
-        length_um = rom.MET1_LINE_X_UM[1] + 0.145
+        length_um = rom.LINES["W"][-1][1][1] + 0.145
         return wire_rc(WIRE_LAYERS["met1"], 0.23, length_um)[1]
-    pad_c_f = wire_rc(WIRE_LAYERS["met1"], 0.26, 0.32)[1]
-    length_um = rom.MET2_LINE_X_UM[1] + 0.16
-    return pad_c_f + wire_rc(WIRE_LAYERS["met2"], 0.26, length_um)[1]
+    met1_pad_c_f = wire_rc(WIRE_LAYERS["met1"], 0.26, 0.32)[1]
+    if line_layer == "met2":
+        length_um = rom.LINES["W"][1][1][1] + 0.16
+        return met1_pad_c_f + wire_rc(WIRE_LAYERS["met2"], 0.26, length_um)[1]
+    met2_pad_c_f = wire_rc(WIRE_LAYERS["met2"], 0.28, 0.37)[1]
+    length_um = rom.LINES["E"][0][1][1] + 0.165
+    finger_c_f = wire_rc(WIRE_LAYERS["met3"], 0.33, length_um)[1]
+    return met1_pad_c_f + met2_pad_c_f + finger_c_f
 
 
 def _terminal_r_ohm(line_layer: str) -> float:
     """Return the resistance from the diffusion to the line through the cuts."""
-    if line_layer == "li1":
-        return LICON_DIFF_R_OHM
-    if line_layer == "met1":
-        return LICON_DIFF_R_OHM + MCON_R_OHM
-    return LICON_DIFF_R_OHM + MCON_R_OHM + VIA_R_OHM
+    cuts = {
+        "li1": 0.0,
+        "met1": MCON_R_OHM,
+        "met2": MCON_R_OHM + VIA_R_OHM,
+        "met3": MCON_R_OHM + VIA_R_OHM + VIA2_R_OHM,
+    }
+    return LICON_DIFF_R_OHM + cuts[line_layer]
 
 
 def rom_parasitics(
@@ -90,10 +100,13 @@ def rom_parasitics(
 ) -> dict:
     """Return per-row line and per-cell word-line R and C of the drawn ROM cell.
 
-    Bit-line entries are dicts keyed by the line's layer ("li1", "met1",
-    "met2"); ``trit_layer`` maps each trit value to the layer of its line.
-    Lines are modelled as wires over the substrate: coupling to the neighbouring
-    lines and to the met3 word-line straps above is not included.
+    Bit-line entries are dicts keyed by the line's layer ("li1", "met1", "met2",
+    "met3"); ``trit_layer`` maps each side ("W", "E") and trit to that layer.
+    Lines are modelled as wires over the substrate.
+
+    NOTE: the lines of a side are stacked at one x, so much of their real
+    capacitance is to each other and to the met4 word-line straps; this
+    substrate-only model leaves that coupling out and underestimates C.
     """
     if columns_per_strap < 1:
         raise ValueError(
@@ -113,11 +126,13 @@ def rom_parasitics(
     field_um = column_um - w_um
     poly_c_f = wire_rc(POLY, l_um, field_um)[1]
     strap_width_um = 2 * rom.WL_STRAP_HALF_UM
-    strap_r_ohm, strap_c_f = wire_rc(WIRE_LAYERS["met3"], strap_width_um, column_um)
+    strap_r_ohm, strap_c_f = wire_rc(WIRE_LAYERS["met4"], strap_width_um, column_um)
     return {
         "row_pitch_um": row_um,
         "column_pitch_um": column_um,
-        "trit_layer": dict(rom.TRIT_LINE_LAYER),
+        "trit_layer": {
+            side: dict(lines) for side, lines in rom.TRIT_LINE_LAYER.items()
+        },
         "bitline_r_per_row_ohm": bitline_r,
         "bitline_c_per_row_f": bitline_c,
         "bitline_contact_c_f": pad_c,

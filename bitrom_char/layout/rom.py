@@ -2,11 +2,11 @@
 
 One nfet_01v8 stores two trits. Its upper (north) diffusion contact is the west
 terminal and reaches one of three west lines; its lower (south) contact is the
-east terminal and reaches one of three east lines. The three lines of a side are
-stacked on li1, met1 and met2 at the same x, and the trit is set by which finger
-the cell draws from its contact to the line: li1 alone, mcon and met1, or mcon,
-via and met2. met3 would not fit: its 0.3 um width and spacing need more than
-the 1.18 um column pitch for two lines and a landing pad.
+east terminal and reaches one of three east lines. Lines run along the column,
+and the lines of a side are stacked at one x: li1, met1 and met2 on the west,
+met1, met2 and met3 on the east. The trit is set by the finger the cell draws
+from its contact to the line: li1 alone, or mcon and met1, or mcon, via and met2,
+or mcon, via, via2 and met3. The word line is poly, strapped by met4.
 """
 
 from __future__ import annotations
@@ -21,23 +21,41 @@ import numpy as np
 from bitrom_char.layout.geometry import CellDrawer, check_on_grid
 
 TRITS = (-1, 0, 1)
-# Which layer carries the line of each trit value, on both sides.
-TRIT_LINE_LAYER = {-1: "met1", 0: "li1", 1: "met2"}
 TRIT_NAME = {-1: "NEG", 0: "ZERO", 1: "POS"}
 SIDES = ("W", "E")
 
-# The li1 lines set the column pitch: a 0.33 um contact pad, 0.17 um li1 spacing
-# (li.3) to each 0.17 um line, and 0.17 um to the next column's line.
-CELL_PITCH_X_UM = 1.18
-STRAP_WIDTH_UM = 0.70
-# Cell centre line; line edges below are distances from it, in um.
-X_CENTRE_UM = 0.59
-LI_LINE_X_UM = (0.335, 0.505)  # inner and outer edge of each li1 line
-MET1_LINE_X_UM = (0.35, 0.49)
-MET2_LINE_X_UM = (0.35, 0.49)
-WL_STRAP_HALF_UM = 0.20  # half height of the met3 word-line strap
+# Layer and x extent (inner and outer edge, as distances from the cell centre
+# line, in um) of the line of each trit on each side.
+LINES = {
+    "W": {
+        0: ("li1", (0.335, 0.505)),
+        -1: ("met1", (0.30, 0.44)),
+        1: ("met2", (0.30, 0.44)),
+    },
+    "E": {
+        -1: ("met1", (0.30, 0.44)),
+        1: ("met2", (0.30, 0.44)),
+        0: ("met3", (0.21, 0.51)),
+    },
+}
+TRIT_LINE_LAYER = {
+    side: {trit: layer for trit, (layer, _) in lines.items()}
+    for side, lines in LINES.items()
+}
 
-MIN_W_UM, MAX_W_UM = 0.42, 1.15
+# The met1 and met2 lines set the column pitch: a 0.32 um via landing pad at the
+# centre, 0.14 um spacing (m1.2, m2.2) to each 0.14 um line, and 0.14 um to the
+# next column. The met3 line and finger need 0.985 um, the li1 line 0.84 um.
+CELL_PITCH_X_UM = 1.02
+X_CENTRE_UM = 0.51
+# The strap column's 0.49 um met3 landing pad (0.24 um^2, m3.6) keeps 0.3 um
+# (m3.2) from the met3 line at the right edge of the column before it.
+STRAP_WIDTH_UM = 1.10
+WL_STRAP_HALF_UM = 0.20  # half height of the met4 word-line strap
+E_MET3_STACK_DY_UM = -0.045  # via2 below the contact, clear of the west met2 finger
+
+# W at most the column pitch less the 0.27 um diff spacing (difftap.3)
+MIN_W_UM, MAX_W_UM = 0.42, 0.75
 MIN_L_UM, MAX_L_UM = 0.15, 1.0
 
 
@@ -118,15 +136,11 @@ def _draw_lines_and_device(d: CellDrawer, geom: RomCellGeometry) -> None:
         d.square("licon", xc, y, 0.17)
         # li1 encloses the licon by 0.08 left and right (li.5); area 0.0561 um^2 (li.6)
         d.rect("li1", xc - 0.165, y - 0.085, xc + 0.165, y + 0.085)
-    for sign in (-1, 1):
-        for layer, (inner, outer) in (
-            ("li1", LI_LINE_X_UM),
-            ("met1", MET1_LINE_X_UM),
-            ("met2", MET2_LINE_X_UM),
-        ):
+    for side, sign in (("W", -1), ("E", 1)):
+        for layer, (inner, outer) in LINES[side].values():
             d.rect(layer, xc + sign * inner, 0, xc + sign * outer, py)
     y_wl = geom.wordline_y
-    d.rect("met3", 0, y_wl - WL_STRAP_HALF_UM, px, y_wl + WL_STRAP_HALF_UM)
+    d.rect("met4", 0, y_wl - WL_STRAP_HALF_UM, px, y_wl + WL_STRAP_HALF_UM)
 
 
 def _draw_program(d: CellDrawer, geom: RomCellGeometry, side: str, trit: int) -> None:
@@ -134,28 +148,37 @@ def _draw_program(d: CellDrawer, geom: RomCellGeometry, side: str, trit: int) ->
     xc = X_CENTRE_UM
     sign = -1 if side == "W" else 1
     y = geom.y_north if side == "W" else geom.y_south
-    layer = TRIT_LINE_LAYER[trit]
+    layer, (_, outer) = LINES[side][trit]
+    line_x = xc + sign * outer
     if layer == "li1":
         d.rect(
-            "li1", xc + sign * LI_LINE_X_UM[0], y - 0.085, xc + sign * 0.165, y + 0.085
+            "li1",
+            xc + sign * LINES[side][trit][1][0],
+            y - 0.085,
+            xc + sign * 0.165,
+            y + 0.085,
         )
         return
     d.square("mcon", xc, y, 0.17)
     if layer == "met1":
         # mcon enclosure: 0.03 above and below (m1.4), 0.06 at both ends (m1.5)
-        d.rect(
-            "met1",
-            xc + sign * MET1_LINE_X_UM[1],
-            y - 0.115,
-            xc - sign * 0.145,
-            y + 0.115,
-        )
+        d.rect("met1", line_x, y - 0.115, xc - sign * 0.145, y + 0.115)
         return
-    # via stacked on the mcon; met1 and met2 enclose it by 0.085 at both ends
-    # (via.5a, m2.5) and 0.055 above and below (via.4a, m2.4)
-    d.square("via", xc, y, 0.15)
-    d.rect("met1", xc - 0.16, y - 0.13, xc + 0.16, y + 0.13)
-    d.rect("met2", xc + sign * MET2_LINE_X_UM[1], y - 0.13, xc - sign * 0.16, y + 0.13)
+    if layer == "met2":
+        # via stacked on the mcon; met1 and met2 enclose it by 0.085 at both ends
+        # (via.5a, m2.5) and 0.055 above and below (via.4a, m2.4)
+        d.square("via", xc, y, 0.15)
+        d.rect("met1", xc - 0.16, y - 0.13, xc + 0.16, y + 0.13)
+        d.rect("met2", line_x, y - 0.13, xc - sign * 0.16, y + 0.13)
+        return
+    # met3: via and via2 sit slightly below the contact. met2 encloses via2 by
+    # 0.04 left and right (via2.4) and 0.085 above and below (via2.5); met3 by 0.065.
+    y_via = round(y + E_MET3_STACK_DY_UM, 3)
+    d.rect("met1", xc - 0.16, y_via - 0.13, xc + 0.16, y + 0.13)
+    d.square("via", xc, y_via, 0.15)
+    d.rect("met2", xc - 0.14, y_via - 0.185, xc + 0.14, y_via + 0.185)
+    d.square("via2", xc, y_via, 0.2)
+    d.rect("met3", xc - sign * 0.165, y_via - 0.165, line_x, y_via + 0.165)
 
 
 def rom_cell(
@@ -173,7 +196,7 @@ def rom_cell(
 
 
 def wordline_strap(*, l_um: float = 0.15) -> gdstk.Cell:
-    """Draw the poly-to-met3 word-line strap column cell placed left of each tile."""
+    """Draw the poly-to-met4 word-line strap column cell placed left of each tile."""
     geom = RomCellGeometry(0.42, l_um)
     d = CellDrawer(f"bitrom_wl_strap_l{round(l_um * 1000)}")
     xs, y = STRAP_WIDTH_UM / 2, geom.wordline_y
@@ -188,7 +211,9 @@ def wordline_strap(*, l_um: float = 0.15) -> gdstk.Cell:
     d.square("via", xs, y, 0.15)
     d.square("met2", xs, y, 0.37)
     d.square("via2", xs, y, 0.2)
-    d.rect("met3", 0, y - WL_STRAP_HALF_UM, STRAP_WIDTH_UM, y + WL_STRAP_HALF_UM)
+    d.square("met3", xs, y, 0.49)
+    d.square("via3", xs, y, 0.2)
+    d.rect("met4", 0, y - WL_STRAP_HALF_UM, STRAP_WIDTH_UM, y + WL_STRAP_HALF_UM)
     return d.cell
 
 
@@ -229,7 +254,7 @@ def rom_tile(
     """Draw a programmed tile: a word-line strap column, then rows x cols cells.
 
     Row 0 is at the bottom. Tiles abut left to right and bottom to top: lines
-    continue through the tile's top and bottom edges and the met3 word-line
+    continue through the tile's top and bottom edges and the met4 word-line
     straps through its left and right edges.
     """
     array = load_trits(trits)
@@ -250,7 +275,7 @@ def rom_tile(
             if key not in variants:
                 variants[key] = rom_cell(*key, w_um=w_um, l_um=l_um)
             d.place(variants[key], round(STRAP_WIDTH_UM + col * px, 3), y0)
-        d.label("met3_label", f"WL{row}", STRAP_WIDTH_UM / 2, y0 + geom.wordline_y)
+        d.label("met4_label", f"WL{row}", STRAP_WIDTH_UM / 2, y0 + geom.wordline_y)
     _label_lines(d, cols, round(rows * py - 0.05, 3))
     return d.cell
 
@@ -259,12 +284,7 @@ def _label_lines(d: CellDrawer, cols: int, y: float) -> None:
     for col in range(cols):
         xc = STRAP_WIDTH_UM + col * CELL_PITCH_X_UM + X_CENTRE_UM
         for side, sign in (("W", -1), ("E", 1)):
-            for trit, (inner, outer) in (
-                (0, LI_LINE_X_UM),
-                (-1, MET1_LINE_X_UM),
-                (1, MET2_LINE_X_UM),
-            ):
-                layer = TRIT_LINE_LAYER[trit]
+            for trit, (layer, (inner, outer)) in LINES[side].items():
                 x = round(xc + sign * (inner + outer) / 2, 3)
                 d.label(f"{layer}_label", line_net_name(col, side, trit), x, y)
 
