@@ -13,8 +13,11 @@ from bitrom_char.cells.rom import (
     TRITS,
     RomColumnCell,
     RomColumnParams,
+    bitline_waveforms,
     column_deck,
     decode_trit,
+    plot_bitline_waveforms,
+    plot_sense_margin,
     read_column,
     worst_case_pattern,
 )
@@ -287,6 +290,18 @@ def test_characterize_table(tmp_path):
     assert table.units["read_energy_j"] == "J"
     assert table.is_complete()
     assert (table.df["read_ok"] == 1.0).all()
+    path = plot_sense_margin(table, tmp_path / "margin.png")
+    assert path.stat().st_size > 1000
+
+
+def test_bitline_waveforms_plot(sim, tmp_path):
+    curves = bitline_waveforms(sim, rows=16)
+    params = RomColumnParams(rows=16)
+    assert curves[-1][1][-1] < params.ref_low_v
+    assert abs(curves[1][1][-1] - params.level_v(1)) < 0.05
+    assert curves[0][1][-1] > params.ref_high_v
+    path = plot_bitline_waveforms(curves, tmp_path / "lines.png", params=params)
+    assert path.stat().st_size > 1000
 
 
 def test_default_grids():

@@ -48,7 +48,7 @@ WIRE_C_F_PER_ROW = 0.1e-15
 EDGE_S = 50e-12  # rise and fall time of word-line and precharge-clock edges
 IDLE_S = 0.2e-9  # idle time at the start, from the DC operating point
 GAP_S = 0.1e-9  # between precharge release and word-line rise, and after sensing
-# The sense latches decide within this time after the sense time; the word line
+# The sense latches decide within this time after the sense time. The word line
 # stays on meanwhile, so its falling edge cannot couple into the decision.
 SENSE_LATCH_S = 0.4e-9
 SENSE_STAGES = ("ideal", "latch")
@@ -99,6 +99,12 @@ class RomColumnParams:
             raise TypeError(f"rows={self.rows!r} is invalid; use an integer >= 1")
         if self.rows < 1:
             raise ValueError(f"rows={self.rows} is invalid; use rows >= 1")
+        self._check_devices()
+        self._check_levels()
+        self._check_parasitics()
+        self._check_timing()
+
+    def _check_devices(self) -> None:
         validate_supply(self.vdd_v, 27.0)
         if self.cell_model not in CELL_MODELS:
             raise ValueError(
@@ -114,7 +120,8 @@ class RomColumnParams:
                 "exceeds 1.95 V, the limit of the sky130 1.8 V device models; "
                 "lower wordline_boost_v"
             )
-        self._check_levels()
+
+    def _check_parasitics(self) -> None:
         _check_range("driver_r_ohm", self.driver_r_ohm, 1e-3, 1e6, "ohm")
         for trit in TRITS:
             name = f"[{trit}]" if isinstance(self.wire_r_ohm_per_row, Mapping) else ""
@@ -127,6 +134,8 @@ class RomColumnParams:
             )
             name = f"[{trit}]" if isinstance(self.contact_c_f, Mapping) else ""
             _check_range(f"contact_c_f{name}", self.contact_c(trit), 0.0, 1e-12, "F")
+
+    def _check_timing(self) -> None:
         _check_range("settle_tol_frac", self.settle_tol_frac, 1e-3, 0.5, "")
         for name in ("sense_time_s", "precharge_time_s"):
             value = getattr(self, name)
@@ -237,9 +246,9 @@ class RomColumnParams:
     def sense_s(self) -> float:
         """Sense time after the word line's 50 % point (s).
 
-        The default, 1 ns + 25 ps per row, is about 2.5 times what the +1 line of a
-        worst-case column needs to fall below the high reference at tt, 1.8 V,
-        27 C (20.6 ns at 2,048 rows with the default wire estimate).
+        The default is 1 ns + 25 ps per row. That is about 2.5 times what the +1
+        line of a worst-case column needs to fall below the high reference at tt,
+        1.8 V, 27 C, which is 20.6 ns at 2,048 rows with the default wire estimate.
         """
         if self.sense_time_s is not None:
             return self.sense_time_s
@@ -547,7 +556,7 @@ def column_deck(
 
     Unselected rows keep their word line at 0 V with every leakage path in place.
     `hold_s` keeps the last read's word line on that much longer, so a slow level
-    can be followed past the sense time; line voltages are still measured at the
+    can be followed past the sense time. Line voltages are still measured at the
     normal sense time.
     """
     check_direction(direction)
@@ -720,7 +729,7 @@ def settle_time_s(
 def latch_decision(
     values: Mapping[str, float], index: int, params: RomColumnParams
 ) -> tuple[int | float, str]:
-    """Decode read `index` from the sense latches' outputs, and say why if NaN.
+    """Decode read `index` from the sense latches' outputs; return it and a reason.
 
     Any line below the low reference reads -1, else any line below the high
     reference reads +1, else 0. An output between 20 % and 80 % of VDD at the end
