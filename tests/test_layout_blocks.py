@@ -161,6 +161,10 @@ def test_build_all_quick(tmp_path):
     for path in summary["files"]:
         assert path.endswith(".gds")
     assert (tmp_path / "layouts" / "density.csv").is_file()
+    assert summary["array_density_kb_per_mm2"] < summary["cell_density_kb_per_mm2"]
+    for _, png in summary["figures"]:
+        assert png.endswith(".png")
+        assert (tmp_path / "layouts" / png.rsplit("/", 1)[1]).stat().st_size > 1000
     digest = hashlib.sha256(
         (tmp_path / "layouts" / "bitrom_tile_8x8.gds").read_bytes()
     ).hexdigest()

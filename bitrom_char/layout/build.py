@@ -12,6 +12,7 @@ from bitrom_char.layout import accumulator, edram, rom
 from bitrom_char.layout.density import array_area, density_table
 from bitrom_char.layout.drc import run_drc
 from bitrom_char.layout.extract import extract_nfets
+from bitrom_char.layout.figures import render_figures
 from bitrom_char.layout.geometry import write_gds
 from bitrom_char.layout.parasitics import rom_parasitics
 from bitrom_char.layout.pdkdata import load_rules
@@ -89,6 +90,16 @@ def build_all(out_dir: Path, *, quick: bool = False) -> dict:
     density = density_table(area)
     parasitics = rom_parasitics(columns_per_strap=COLUMNS_PER_STRAP)
     density.to_csv(out_dir / "density.csv")
+    figures = render_figures(
+        {
+            "ROM cells with all nine trit pairs (nsdm and met4 hidden)": out_dir
+            / "bitrom_cell_variants.gds",
+            "3T gain cell with MIM capacitor": out_dir / "edram_cell_mim.gds",
+            "Accumulator: placed sky130_fd_sc_hd cells": out_dir / "accumulator.gds",
+        },
+        out_dir,
+    )
+    with_periphery = f"BitROM {area.rows}x{area.cols} array with periphery"
     (out_dir / "parasitics.json").write_text(json.dumps(parasitics, indent=2) + "\n")
     return {
         "files": files,
@@ -102,6 +113,9 @@ def build_all(out_dir: Path, *, quick: bool = False) -> dict:
         "array_area_um2": area.core_area_um2,
         "array_with_periphery_area_um2": area.with_periphery_um2,
         "density": density,
+        "cell_density_kb_per_mm2": density.loc["BitROM two-trit cell", "kb_per_mm2"],
+        "array_density_kb_per_mm2": density.loc[with_periphery, "kb_per_mm2"],
+        "figures": figures,
         "parasitics": parasitics,
         "accumulator_area_um2": acc_info.placed_area_um2,
         "accumulator_rows": acc_info.rows,
