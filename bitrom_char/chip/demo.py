@@ -56,6 +56,9 @@ def run_demo(
     "figures" as (title, path) pairs.
     """
     found, _ = load_tables(tables)
+    missing_edram = "edram" not in found
+    if missing_edram:
+        edram_bytes = 0
     folder = Path(out_dir) / "chip"
     folder.mkdir(parents=True, exist_ok=True)
     layout_areas = _layout_areas(areas)
@@ -79,6 +82,11 @@ def run_demo(
         },
         "notes": list(chip.costs.notes),
     }
+    if missing_edram:
+        result["notes"].append(
+            "no edram table: the KV cache lives in DRAM (make the table with "
+            "`bitrom-char characterize edram`)"
+        )
 
     result["smollm2"] = _run_smollm2(chip, quick, smollm2_path)
 
