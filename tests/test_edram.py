@@ -243,3 +243,28 @@ def test_variants_have_distinct_keys():
     base = {"corner": "tt", "vdd_v": 1.8, "temp_c": 85.0}
     keys = {cell.key_text({**base, "variant": name}) for name in cell.variants}
     assert len(keys) == len(cell.variants)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("variant", "temp_c", "data"),
+    [
+        ("minimum", 27.0, 1),
+        ("minimum", 125.0, 1),
+        ("pfet_hvt_write", 85.0, 0),
+    ],
+)
+def test_retention_boundary_full_column(sim, variant, temp_c, data):
+    design = edram.design_variants()[variant]
+    cond = Conditions("tt", 1.8, temp_c)
+    result = edram.characterize_point(design, cond, sim)
+    retention_s = result.values[f"retention{data}_s"]
+    assert math.isfinite(retention_s), result.reasons
+    assert result.values["retention_s"] == retention_s
+    threshold = result.values["sense_threshold_v"]
+    margin = design.sense_margin_v
+
+    _, before_v = edram.read_after_hold(sim, design, cond, data, 0.8 * retention_s)
+    _, after_v = edram.read_after_hold(sim, design, cond, data, 1.2 * retention_s)
+    assert edram.read_is_correct(data, before_v, threshold, margin)
+    assert not edram.read_is_correct(data, after_v, threshold, margin)
