@@ -219,3 +219,16 @@ def test_extra_axis_pinned_with_note():
     costs = CircuitCosts.from_tables(tables, "tt", 1.8, 27.0)
     assert costs.accumulator_energy_j["add"] == pytest.approx(60e-15)
     assert any("used 'gaussian'" in note for note in costs.notes)
+
+
+def test_grid_point_ignores_nan_neighbour():
+    rom = rom_table()
+    failed = (rom.df["vdd_v"] == 1.6) & (rom.df["trit"] == 0)
+    rom.df.loc[failed, "settle_time_s"] = float("nan")
+    tables = example_tables()
+    tables["rom_column"] = rom
+    costs = CircuitCosts.from_tables(tables, "tt", 1.8, 27.0)
+    assert costs.rom_settle_time_s == pytest.approx(4e-9)
+    assert costs.notes == ()
+    between = CircuitCosts.from_tables(tables, "tt", 1.7, 27.0)
+    assert math.isnan(between.rom_settle_time_s)

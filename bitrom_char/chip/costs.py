@@ -210,17 +210,47 @@ def _pin_extra_axes(table: Any, conditions: dict, notes: list[str]) -> dict:
 
 
 def _lookup(table: Any, column: str, point: dict, notes: list[str]) -> float:
-    """Look up one value, extrapolating with a note when the point is off the grid."""
-    try:
-        value = table.lookup(column, **point)
-    except KeyError as exc:
-        raise ValueError(
-            f"{exc.args[0]}; recharacterize the table with this bitrom-char version"
-        ) from exc
-    except OutsideGridError:
-        value = table.lookup(column, extrapolate=True, **point)
-        notes.append(f"{column} extrapolated to {point}, outside the table grid")
+    """Look up one value, extrapolating with a note when the point is off the grid.
+
+    A point that is a grid point reads its own row. Table.lookup interpolates even
+    there, and a NaN at a neighbouring grid point (say a failed read at another
+    VDD) would then turn this point's value into NaN.
+    """
+    exact = _grid_row(table, column, point)
+    if exact is not None:
+        value = exact
+    else:
+        try:
+            value = table.lookup(column, **point)
+        except KeyError as exc:
+            raise ValueError(
+                f"{exc.args[0]}; recharacterize the table with this bitrom-char version"
+            ) from exc
+        except OutsideGridError:
+            value = table.lookup(column, extrapolate=True, **point)
+            notes.append(f"{column} extrapolated to {point}, outside the table grid")
     value = float(value)
     if math.isnan(value):
         notes.append(f"{column} is NaN at {point}: that measurement failed")
     return value
+
+
+def _grid_row(table: Any, column: str, point: dict) -> float | None:
+    """Return `column` of the one row that matches every axis of `point`, or None."""
+    df = getattr(table, "df", None)
+    axes = getattr(table, "axes", ())
+    if df is None or column not in df.columns or not set(point) <= set(df.columns):
+        return None
+    mask = np.ones(len(df), dtype=bool)
+    for axis, wanted in point.items():
+        values = df[axis]
+        if isinstance(wanted, str):
+            mask &= (values == wanted).to_numpy()
+        else:
+            mask &= np.isclose(values.to_numpy(dtype=float), float(wanted))
+    # Axes left out of the point must have a single value for the row to be unique.
+    if any(df.loc[mask, axis].nunique() > 1 for axis in axes if axis not in point):
+        return None
+    if np.count_nonzero(mask) != 1:
+        return None
+    return float(df.loc[mask, column].iloc[0])
