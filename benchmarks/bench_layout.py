@@ -51,7 +51,7 @@ def main() -> None:
         layout = kdb.Layout()
         layout.read(str(path))
         layers = _LayerSource(layout, layout.top_cells()[0], ())
-        # The last check asks for more enclosure than drawn, so both methods must
+        # The last check requires more enclosure than drawn, so both methods must
         # flag the same, non-empty set of cuts.
         checks = [
             ("met1", "mcon", 60),

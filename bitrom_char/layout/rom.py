@@ -1,8 +1,8 @@
 """Bidirectional ROM cell and programmed ROM tiles for sky130 (gdstk).
 
 One nfet_01v8 stores two trits. Its upper (north) diffusion contact is the west
-terminal and reaches one of three west lines; its lower (south) contact is the
-east terminal and reaches one of three east lines. Lines run along the column,
+terminal, which reaches one of three west lines. Its lower (south) contact is
+the east terminal, which reaches one of three east lines. Lines run along the column,
 and the lines of a side are stacked at one x: li1, met1 and met2 on the west,
 met1, met2 and met3 on the east. The trit is set by the finger the cell draws
 from its contact to the line: li1 alone, or mcon and met1, or mcon, via and met2,
