@@ -27,6 +27,9 @@ W_UM = 0.42
 L_UM = 0.15
 # sky130_fd_pr__cap_mim_m3_1 density is about 2 fF/um^2 (estimate for sizing).
 MIM_C_F_PER_UM2 = 2e-15
+# capm top plate; met3 encloses it by 0.14 um or more (capm.3).
+# NOTE: the sky130 package's mimcap pcell keeps 0.5 um of met3 around capm. If
+# the foundry rule asks for that much, the MIM cell pitch grows to about 2.3 um.
 CAPM_BOX_UM = (0.35, 0.42, 1.51, 1.42)
 
 
