@@ -158,6 +158,8 @@ def test_build_all_quick(tmp_path):
         summary["rom_cell_w_um"] * summary["rom_cell_h_um"]
     )
     assert summary["array_with_periphery_area_um2"] > summary["array_area_um2"]
+    assert summary["accumulator_cell_counts"]["sky130_fd_sc_hd__fa_1"] >= 20
+    assert summary["accumulator_area_um2"] > 20 * 7.36 * 2.72
     for path in summary["files"]:
         assert path.endswith(".gds")
     assert (tmp_path / "layouts" / "density.csv").is_file()

@@ -29,6 +29,16 @@ def _example_trits(rows: int, cols: int) -> np.ndarray:
     return np.random.default_rng(TILE_SEED).integers(-1, 2, size=(rows, cols, 2))
 
 
+def _accumulator_cell_counts() -> dict[str, int]:
+    """Return the cell counts of the accumulator netlist, or the layout default."""
+    try:
+        from bitrom_char.cells.accumulator_netlist import cell_counts
+    except ImportError as exc:
+        logger.warning("accumulator netlist not importable (%s); using defaults", exc)
+        return dict(accumulator.DEFAULT_CELL_COUNTS)
+    return cell_counts()
+
+
 def tile_matches_trits(gds_path: Path, trits: np.ndarray) -> bool:
     """Return True when extraction finds one nfet per cell on its trits' lines."""
     expected = set()
@@ -59,7 +69,8 @@ def build_all(out_dir: Path, *, quick: bool = False) -> dict:
     tile_rows, tile_cols = (8, 8) if quick else (32, COLUMNS_PER_STRAP)
     trits = _example_trits(tile_rows, tile_cols)
     variants = np.array([[[w, e] for e in rom.TRITS] for w in rom.TRITS])
-    acc_cell, acc_info = accumulator.accumulator_block()
+    acc_counts = _accumulator_cell_counts()
+    acc_cell, acc_info = accumulator.accumulator_block(acc_counts)
     designs = {
         "bitrom_cell.gds": rom.rom_cell(1, -1),
         "bitrom_cell_variants.gds": rom.rom_tile(variants, name="bitrom_cell_variants"),
@@ -120,6 +131,7 @@ def build_all(out_dir: Path, *, quick: bool = False) -> dict:
         "parasitics": parasitics,
         "accumulator_area_um2": acc_info.placed_area_um2,
         "accumulator_rows": acc_info.rows,
+        "accumulator_cell_counts": acc_counts,
         "edram_cell_area_um2": edram.edram_cell_info().area_um2,
         "edram_cell_mim_area_um2": edram.edram_cell_info(mim_cap=True).area_um2,
         "edram_mim_c_f": edram.edram_cell_info(mim_cap=True).mim_c_f,
