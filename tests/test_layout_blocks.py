@@ -104,6 +104,8 @@ def test_parasitics_follow_drawn_widths():
     )
     assert values["bitline_r_per_row_ohm"]["li1"] == pytest.approx(12.8 * row_um / 0.17)
     assert set(values["bitline_c_per_row_f"]) == {"li1", "met1", "met2", "met3"}
+    assert values["trit_layer"] == {-1: "met1", 0: "li1", 1: "met2"}
+    assert values["trit_layer_by_side"]["E"][0] == "met3"
     for value in values["bitline_c_per_row_f"].values():
         assert 1e-17 < value < 1e-15
     assert values["wordline_r_per_cell_ohm"] < values["wordline_poly_r_per_cell_ohm"]

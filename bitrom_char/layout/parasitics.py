@@ -99,8 +99,10 @@ def rom_parasitics(
     """Return per-row line and per-cell word-line R and C of the drawn ROM cell.
 
     Bit-line entries are dicts keyed by the line's layer ("li1", "met1", "met2",
-    "met3"); ``trit_layer`` maps each side ("W", "E") and trit to that layer.
-    Lines are modelled as wires over the substrate.
+    "met3"). ``trit_layer_by_side`` maps each side ("W", "E") and trit to that
+    layer. ``trit_layer`` is the west side's map, {trit: layer}; the east side
+    differs only for trit 0 (met3 in place of li1), so the west map gives the
+    slower, worst-case line. Lines are modelled as wires over the substrate.
 
     NOTE: the lines of a side are stacked at one x, so much of their real
     capacitance is to each other and to the met4 word-line straps. This
@@ -128,7 +130,8 @@ def rom_parasitics(
     return {
         "row_pitch_um": row_um,
         "column_pitch_um": column_um,
-        "trit_layer": {
+        "trit_layer": dict(rom.TRIT_LINE_LAYER["W"]),
+        "trit_layer_by_side": {
             side: dict(lines) for side, lines in rom.TRIT_LINE_LAYER.items()
         },
         "bitline_r_per_row_ohm": bitline_r,
