@@ -67,8 +67,8 @@ def std_cell_area_um2(cell: str) -> float:
 def estimated_accumulator_area_um2(bits: int) -> float:
     """Estimate a tri-mode accumulator from sky130 standard cells.
 
-    Per bit: a full adder, a flip-flop and an XOR that inverts for subtraction;
-    plus one clock gate that the hold mode uses.
+    Per bit: a full adder, a flip-flop and an XOR that inverts for subtraction.
+    One clock gate serves the hold mode.
     """
     per_bit = sum(std_cell_area_um2(c) for c in ("fa_1", "dfxtp_1", "xor2_1"))
     return bits * per_bit + std_cell_area_um2("dlclkp_1")
@@ -175,7 +175,7 @@ class AreaModel:
             arrays = self.arrays_for(config)
             rom_weights = self.rom_weights(config)
             # Tiles of one matrix never share an array, so partly filled edge tiles
-            # waste space; a dense packing would need rom_weights / capacity arrays.
+            # waste space. A dense packing would need rom_weights / capacity arrays.
             dense = total - (arrays - rom_weights / capacity) * per_array_um2
             rows.append(
                 {

@@ -101,11 +101,13 @@ class Chip:
     gain-cell eDRAM and spills to external DRAM. Each decode step reads every
     cached position and writes it back, which refreshes it.
 
-    Options: `kv_bits` per stored K/V element; `dram_energy_j_per_bit` and
-    `dram_bytes_per_s` of the external memory (25.6e9 B/s is a 64-bit LPDDR4 bus
-    at 3,200 MT/s); `edram_bits_per_cycle` read from the eDRAM per clock;
-    `digital_lanes` of the digital unit; `blas_threads` for the host's BLAS during
-    runs (None keeps the BLAS default).
+    Options:
+    - kv_bits: bits per stored K or V element.
+    - dram_energy_j_per_bit, dram_bytes_per_s: the external memory. The default
+      25.6e9 B/s is a 64-bit LPDDR4 bus at 3,200 MT/s.
+    - edram_bits_per_cycle: bits read from the eDRAM per clock.
+    - digital_lanes: parallel lanes of the digital unit.
+    - blas_threads: host BLAS threads during runs (None keeps the BLAS default).
     """
 
     def __init__(
@@ -456,8 +458,8 @@ class Chip:
             return
         acc.add("edram", "leakage", cells, cells * edram.leakage_w * acc.latency_s)
         if acc.latency_s > edram.retention_s:
-            # The decode read refreshes each cell once per step; a longer step needs
-            # extra refreshes to keep the data.
+            # The decode read refreshes each cell once per step, so a step longer
+            # than the retention time needs extra refreshes to keep the data.
             extra = math.ceil(acc.latency_s / edram.retention_s) - 1
             acc.add(
                 "edram",
@@ -507,8 +509,11 @@ class Chip:
         return new, acc
 
     def estimate_token(self, model: TernaryModel, context: int) -> Accounting:
-        """Account for one decode token at `context` cached positions without
-        computing values; uses the same per-operation accounting as forward()."""
+        """Account for one decode token at `context` cached positions.
+
+        No values are computed. The per-operation accounting is the same as in
+        forward(), so the result equals that of a real decode step.
+        """
         c = model.config
         positions = np.array([context])
         acc = self.new_accounting()

@@ -126,7 +126,7 @@ class CircuitCosts:
     def max_clock_hz(self) -> float:
         """Return the fastest clock both the ROM read and the accumulator allow.
 
-        A NaN limit (a failed measurement, noted in `notes`) is left out; NaN is
+        A NaN limit (a failed measurement, noted in `notes`) is left out. NaN is
         returned only when every limit is NaN.
         """
         limits = [self.accumulator_fmax_hz]
