@@ -105,3 +105,35 @@ def test_2b4t_layer_exact_every_projection():
         w = random_ternary(shape, 0.4, rng)
         y = map_linear(w, name=name).matvec(x[: shape[1]])
         assert np.array_equal(y, reference(w, x[None, : shape[1]])[0]), name
+
+
+def tri_mode_reads(w, x, geometry):
+    """Replay one array row by row: forward pass (west trits), then reverse pass
+    (east trits), each column accumulator adding, subtracting or holding."""
+    rows, columns = geometry.rows, geometry.columns
+    out = np.zeros(w.shape[0], np.int64)
+    for k0 in range(0, w.shape[1], rows):
+        for n0 in range(0, w.shape[0], 2 * columns):
+            for direction in (0, 1):
+                first = n0 + direction * columns
+                cols = w[first : first + columns, k0 : k0 + rows]
+                acc = np.zeros(cols.shape[0], np.int64)
+                for row in range(cols.shape[1]):
+                    trit = cols[:, row]
+                    a = int(x[k0 + row])
+                    acc = np.where(
+                        trit == 1, acc + a, np.where(trit == -1, acc - a, acc)
+                    )
+                    assert np.abs(acc).max() < 2 ** (geometry.accumulator_bits - 1) + 1
+                out[first : first + cols.shape[0]] += acc
+    return out
+
+
+def test_tri_mode_replay_matches():
+    geometry = ArrayGeometry(rows=16, columns=4)
+    rng = np.random.default_rng(4)
+    w = random_ternary((21, 37), 0.3, rng)
+    x = rng.integers(-128, 128, 37).astype(np.int8)
+    lin = map_linear(w, geometry=geometry)
+    assert np.array_equal(lin.matvec(x), tri_mode_reads(w, x, geometry))
+    assert np.array_equal(lin.matvec(x), reference(w, x[None])[0])
