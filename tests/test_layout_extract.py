@@ -35,3 +35,14 @@ def test_extracted_device_size(tmp_path):
     assert device.w_um == pytest.approx(0.6)
     assert device.l_um == pytest.approx(0.2)
     assert device.gate == "WL0"
+
+
+def test_extraction_detects_wrong_trits(tmp_path):
+    from bitrom_char.layout.build import tile_matches_trits
+
+    trits = np.random.default_rng(5).integers(-1, 2, size=(2, 2, 2))
+    path = write_gds(rom.rom_tile(trits), tmp_path / "tile.gds")
+    assert tile_matches_trits(path, trits)
+    changed = trits.copy()
+    changed[1, 0, 1] = (changed[1, 0, 1] + 2) % 3 - 1  # another trit value
+    assert not tile_matches_trits(path, changed)

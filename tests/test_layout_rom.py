@@ -124,3 +124,46 @@ def test_tile_reads_npy_weights(tmp_path, random_trits):
     path = tmp_path / "w.npy"
     np.save(path, random_trits)
     assert np.array_equal(rom.load_trits(path), random_trits)
+
+
+def _seeded(tmp_path, name, shapes):
+    d = CellDrawer(name)
+    for layer, box in shapes:
+        d.rect(layer, *box)
+    return run_drc(write_gds(d.cell, tmp_path / f"{name}.gds")).violations
+
+
+@pytest.mark.parametrize(
+    ("rule", "shapes", "where"),
+    [
+        # poly 0.05 um from a diff it does not cross
+        (
+            "poly.4",
+            [("diff", (0, 0, 0.42, 1)), ("poly", (0.47, 0, 0.62, 1))],
+            (0.445, 0.5),
+        ),
+        # gate end cap of 0.08 um on both sides
+        (
+            "poly.8",
+            [("diff", (0, 0, 0.42, 1)), ("poly", (-0.08, 0.4, 0.5, 0.55))],
+            (-0.105, 0.475),  # centre of the missing 0.05 um of poly
+        ),
+        # diff 0.1 um past the gate at the top
+        (
+            "poly.7",
+            [("diff", (0, 0, 0.42, 0.65)), ("poly", (-0.2, 0.4, 0.62, 0.55))],
+            (0.21, 0.675),
+        ),
+        # li1 of 0.17 x 0.17 um is below the 0.0561 um^2 minimum area
+        ("li.6", [("li1", (0, 0, 0.17, 0.17))], (0.085, 0.085)),
+        # met2 0.1 um wide
+        ("m2.1", [("met2", (0, 0, 0.1, 1))], (0.05, 0.5)),
+        # via2 of 0.25 um instead of 0.2 um
+        ("via2.1a", [("via2", (0, 0, 0.25, 0.25))], (0.125, 0.125)),
+    ],
+)
+def test_seeded_rule_reported(tmp_path, rule, shapes, where):
+    violations = _seeded(tmp_path, rule.replace(".", "_"), shapes)
+    located = [v for v in violations if v.rule == rule]
+    assert located, f"{rule} not reported; found {[v.rule for v in violations]}"
+    assert (located[0].x_um, located[0].y_um) == pytest.approx(where, abs=0.06)
