@@ -183,3 +183,13 @@ def test_trits_of_example_tile_cover_all_values():
 
     trits = _example_trits(8, 8)
     assert set(np.unique(trits)) == {-1, 0, 1}
+
+
+def test_stacked_line_coupling_per_side():
+    values = parasitics.rom_parasitics()["bitline_coupling_c_per_row_f"]
+    assert set(values) == {"W:li1-met1", "W:met1-met2", "E:met1-met2", "E:met2-met3"}
+    row_um = rom.RomCellGeometry().pitch_y_um
+    expected = 8.854e-18 * 4.0 * 0.14 * row_um / 0.27
+    assert values["W:met1-met2"] == pytest.approx(expected)
+    for value in values.values():
+        assert value < parasitics.rom_parasitics()["bitline_c_per_row_f"]["met1"]

@@ -43,6 +43,14 @@ VIA2_R_OHM = 3.41
 LICON_DIFF_R_OHM = 15.0
 
 # Drawn width of each line layer, the same on both sides where a layer is used twice.
+# NOTE: estimates of the vertical gaps (um) between stacked conductors in the
+# sky130 metal stack and of the inter-metal dielectric constant, used only for
+# the plate coupling between lines stacked at one x. They are not read from a
+# PDK file here.
+STACK_GAP_UM = {("li1", "met1"): 0.34, ("met1", "met2"): 0.27, ("met2", "met3"): 0.42}
+DIELECTRIC_K = 4.0
+EPSILON_0_F_PER_UM = 8.854e-18
+
 LINE_WIDTH_UM = {
     layer: round(outer - inner, 3)
     for lines in rom.LINES.values()
@@ -57,6 +65,25 @@ def wire_rc(layer: WireLayer, width_um: float, length_um: float) -> tuple[float,
         width_um * layer.area_c_f_per_um2 + 2 * layer.edge_c_f_per_um
     )
     return resistance_ohm, capacitance_f
+
+
+def stacked_coupling_c_per_row_f(row_um: float) -> dict[str, float]:
+    """Return the plate capacitance per row between lines stacked on one side, in F.
+
+    Keys name the pair, e.g. "W:li1-met1". The overlap width is the narrower
+    line; fringe between the stacked lines is left out.
+    """
+    coupling = {}
+    for side, lines in rom.LINES.items():
+        widths = {layer: outer - inner for layer, (inner, outer) in lines.values()}
+        for (lower, upper), gap_um in STACK_GAP_UM.items():
+            if lower in widths and upper in widths:
+                overlap_um = min(widths[lower], widths[upper])
+                plate_f = (
+                    EPSILON_0_F_PER_UM * DIELECTRIC_K * overlap_um * row_um / gap_um
+                )
+                coupling[f"{side}:{lower}-{upper}"] = plate_f
+    return coupling
 
 
 def _terminal_pad_c_f(line_layer: str) -> float:
@@ -104,9 +131,10 @@ def rom_parasitics(
     differs only for trit 0 (met3 in place of li1), so the west map gives the
     slower, worst-case line. Lines are modelled as wires over the substrate.
 
-    NOTE: the lines of a side are stacked at one x, so much of their real
-    capacitance is to each other and to the met4 word-line straps. This
-    substrate-only model leaves that coupling out and so underestimates C.
+    ``bitline_coupling_c_per_row_f`` gives the estimated plate capacitance
+    between the stacked lines of a side, which the per-layer values leave out.
+    NOTE: the per-layer values treat every line as if the substrate were below
+    it, but a lower line shields an upper one, so those values are estimates.
     """
     if columns_per_strap < 1:
         raise ValueError(
@@ -138,6 +166,7 @@ def rom_parasitics(
         "bitline_c_per_row_f": bitline_c,
         "bitline_contact_c_f": pad_c,
         "bitline_contact_r_ohm": contact_r,
+        "bitline_coupling_c_per_row_f": stacked_coupling_c_per_row_f(row_um),
         "wordline_r_per_cell_ohm": strap_r_ohm,
         "wordline_c_per_cell_f": strap_c_f + poly_c_f,
         "wordline_poly_r_per_cell_ohm": poly_r_ohm,
