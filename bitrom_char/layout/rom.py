@@ -2,11 +2,11 @@
 
 One nfet_01v8 stores two trits. Its upper (north) diffusion contact is the west
 terminal, which reaches one of three west lines. Its lower (south) contact is
-the east terminal, which reaches one of three east lines. Lines run along the column,
-and the lines of a side are stacked at one x: li1, met1 and met2 on the west,
-met1, met2 and met3 on the east. The trit is set by the finger the cell draws
-from its contact to the line: li1 alone, or mcon and met1, or mcon, via and met2,
-or mcon, via, via2 and met3. The word line is poly, strapped by met4.
+the east terminal, which reaches one of three east lines. Lines run along the
+column, and the lines of a side are stacked at one x: li1, met1 and met2 on the
+west, met1, met2 and met3 on the east. The trit is set by the finger the cell
+draws from its contact to the line: li1 alone, or mcon and met1, or mcon, via
+and met2, or mcon, via, via2 and met3. The word line is poly, strapped by met4.
 """
 
 from __future__ import annotations
@@ -256,6 +256,10 @@ def rom_tile(
     Row 0 is at the bottom. Tiles abut left to right and bottom to top: lines
     continue through the tile's top and bottom edges and the met4 word-line
     straps through its left and right edges.
+
+    NOTE: the tile has no substrate taps. An array needs p+ taps (tap, psdm,
+    tied to ground) at the latch-up spacing of the sky130 rules, for example in
+    the strap columns.
     """
     array = load_trits(trits)
     rows, cols = array.shape[:2]
