@@ -29,7 +29,7 @@ L_UM = 0.15
 MIM_C_F_PER_UM2 = 2e-15
 # capm top plate; met3 encloses it by 0.14 um or more (capm.3).
 # NOTE: the sky130 package's mimcap pcell keeps 0.5 um of met3 around capm. If
-# the foundry rule asks for that much, the MIM cell pitch grows to about 2.3 um.
+# the foundry rule requires that much, the MIM cell pitch grows to about 2.3 um.
 CAPM_BOX_UM = (0.35, 0.42, 1.51, 1.42)
 
 

@@ -148,22 +148,18 @@ def _draw_program(d: CellDrawer, geom: RomCellGeometry, side: str, trit: int) ->
     xc = X_CENTRE_UM
     sign = -1 if side == "W" else 1
     y = geom.y_north if side == "W" else geom.y_south
-    layer, (_, outer) = LINES[side][trit]
+    layer, (inner, outer) = LINES[side][trit]
     line_x = xc + sign * outer
     if layer == "li1":
-        d.rect(
-            "li1",
-            xc + sign * LINES[side][trit][1][0],
-            y - 0.085,
-            xc + sign * 0.165,
-            y + 0.085,
-        )
+        d.rect("li1", xc + sign * inner, y - 0.085, xc + sign * 0.165, y + 0.085)
         return
+
     d.square("mcon", xc, y, 0.17)
     if layer == "met1":
         # mcon enclosure: 0.03 above and below (m1.4), 0.06 at both ends (m1.5)
         d.rect("met1", line_x, y - 0.115, xc - sign * 0.145, y + 0.115)
         return
+
     if layer == "met2":
         # via stacked on the mcon; met1 and met2 enclose it by 0.085 at both ends
         # (via.5a, m2.5) and 0.055 above and below (via.4a, m2.4)
@@ -171,6 +167,7 @@ def _draw_program(d: CellDrawer, geom: RomCellGeometry, side: str, trit: int) ->
         d.rect("met1", xc - 0.16, y - 0.13, xc + 0.16, y + 0.13)
         d.rect("met2", line_x, y - 0.13, xc - sign * 0.16, y + 0.13)
         return
+
     # met3: via and via2 sit slightly below the contact. met2 encloses via2 by
     # 0.04 left and right (via2.4) and 0.085 above and below (via2.5); met3 by 0.065.
     y_via = round(y + E_MET3_STACK_DY_UM, 3)
