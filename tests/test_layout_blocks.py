@@ -102,7 +102,7 @@ def test_parasitics_follow_drawn_widths():
     assert values["bitline_r_per_row_ohm"]["met1"] == pytest.approx(
         0.125 * row_um / 0.14
     )
-    assert values["bitline_r_per_row_ohm"]["li1"] == pytest.approx(12.8 * row_um / 0.17)
+    assert values["bitline_r_per_row_ohm"]["li1"] == pytest.approx(12.8 * row_um / 0.35)
     assert set(values["bitline_c_per_row_f"]) == {"li1", "met1", "met2", "met3"}
     assert values["trit_layer"] == {-1: "met1", 0: "li1", 1: "met2"}
     assert values["trit_layer_by_side"]["E"][0] == "met3"
@@ -191,5 +191,8 @@ def test_stacked_line_coupling_per_side():
     row_um = rom.RomCellGeometry().pitch_y_um
     expected = 8.854e-18 * 4.0 * 0.14 * row_um / 0.27
     assert values["W:met1-met2"] == pytest.approx(expected)
+    # the 0.35 um li1 line overlaps the met1 line by 0.105 um only
+    expected_li = 8.854e-18 * 4.0 * 0.105 * row_um / 0.34
+    assert values["W:li1-met1"] == pytest.approx(expected_li)
     for value in values.values():
         assert value < parasitics.rom_parasitics()["bitline_c_per_row_f"]["met1"]

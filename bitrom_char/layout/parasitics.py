@@ -70,19 +70,20 @@ def wire_rc(layer: WireLayer, width_um: float, length_um: float) -> tuple[float,
 def stacked_coupling_c_per_row_f(row_um: float) -> dict[str, float]:
     """Return the plate capacitance per row between lines stacked on one side, in F.
 
-    Keys name the pair, e.g. "W:li1-met1". The overlap width is the narrower
-    line; fringe between the stacked lines is left out.
+    Keys name the pair, e.g. "W:li1-met1". The plate is the x overlap of the two
+    lines; fringe between the stacked lines is left out.
     """
     coupling = {}
     for side, lines in rom.LINES.items():
-        widths = {layer: outer - inner for layer, (inner, outer) in lines.values()}
+        extents = dict(lines.values())
         for (lower, upper), gap_um in STACK_GAP_UM.items():
-            if lower in widths and upper in widths:
-                overlap_um = min(widths[lower], widths[upper])
+            if lower in extents and upper in extents:
+                (inner_a, outer_a), (inner_b, outer_b) = extents[lower], extents[upper]
+                overlap_um = min(outer_a, outer_b) - max(inner_a, inner_b)
                 plate_f = (
                     EPSILON_0_F_PER_UM * DIELECTRIC_K * overlap_um * row_um / gap_um
                 )
-                coupling[f"{side}:{lower}-{upper}"] = plate_f
+                coupling[f"{side}:{lower}-{upper}"] = max(plate_f, 0.0)
     return coupling
 
 

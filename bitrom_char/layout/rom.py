@@ -28,7 +28,7 @@ SIDES = ("W", "E")
 # line, in um) of the line of each trit on each side.
 LINES = {
     "W": {
-        0: ("li1", (0.335, 0.505)),
+        0: ("li1", (0.335, 0.685)),
         -1: ("met1", (0.30, 0.44)),
         1: ("met2", (0.30, 0.44)),
     },
@@ -45,7 +45,9 @@ TRIT_LINE_LAYER = {
 
 # The met1 and met2 lines set the column pitch: a 0.32 um via landing pad at the
 # centre, 0.14 um spacing (m1.2, m2.2) to each 0.14 um line, and 0.14 um to the
-# next column. The met3 line and finger need 0.985 um, the li1 line 0.84 um.
+# next column. The met3 line and finger need 0.985 um. The li1 line (12.8 ohm/sq)
+# takes all the width this pitch leaves it, 0.35 um, and reaches into the column
+# to its west, which has no east li1 line; 0.17 um (li.3) from that column's pad.
 CELL_PITCH_X_UM = 1.02
 X_CENTRE_UM = 0.51
 # The strap column's 0.49 um met3 landing pad (0.24 um^2, m3.6) keeps 0.3 um
