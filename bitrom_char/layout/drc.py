@@ -139,10 +139,8 @@ def _directional_failures(
     return failed
 
 
-def _check_rule(
-    rule: Rule, layers: _LayerSource, dbu: float
-) -> list[tuple[float, float]]:
-    region = layers[rule.layer]
+def _check_one_layer(rule: Rule, region: kdb.Region, dbu: float):
+    """Return violation centres of a width, space, area or cut-size rule."""
     value_nm = _um(rule.value_um)
     if rule.kind == "width":
         return _edge_pair_centres(region.width_check(value_nm), dbu)
@@ -151,27 +149,41 @@ def _check_rule(
     if rule.kind == "area":
         min_area = round(rule.value_um * 1e6)
         return _polygon_centres(region.with_area(0, min_area, False), dbu)
-    if rule.kind == "size":
-        wrong = [
-            p
-            for p in region.each()
-            if not (p.is_box() and p.bbox().width() == value_nm == p.bbox().height())
-        ]
-        return _polygon_centres(kdb.Region(wrong), dbu)
+    wrong = [
+        polygon
+        for polygon in region.each()
+        if not (
+            polygon.is_box()
+            and polygon.bbox().width() == value_nm == polygon.bbox().height()
+        )
+    ]
+    return _polygon_centres(kdb.Region(wrong), dbu)
+
+
+def _check_rule(
+    rule: Rule, layers: _LayerSource, dbu: float
+) -> list[tuple[float, float]]:
+    region = layers[rule.layer]
+    value_nm = _um(rule.value_um)
+    if rule.kind in ("width", "space", "area", "size"):
+        return _check_one_layer(rule, region, dbu)
+
     inner = layers[rule.inner] if rule.inner else None
     if rule.kind == "enclosure":
-        outside = inner - region
-        found = _polygon_centres(outside, dbu)
+        found = _polygon_centres(inner - region, dbu)
         if value_nm > 0:
             found += _edge_pair_centres(region.enclosing_check(inner, value_nm), dbu)
         return found
     if rule.kind == "enclosure_directional":
         failed = _directional_failures(region, inner, value_nm)
         return _polygon_centres(failed, dbu)
+
     if rule.kind == "separation":
         pairs = region.separation_check(layers[rule.other], value_nm)
         # shapes that touch (a gate next to its field poly) are not a spacing error
         return _edge_pair_centres(pairs.with_distance(1, value_nm, False), dbu)
+
+    # Gate rules: poly past the diff edges, diff past the poly edges.
     if rule.kind == "endcap":
         ends = inner.edges() & layers["diff"].edges()
         return _polygon_centres(ends.extended_out(value_nm) - region, dbu)
