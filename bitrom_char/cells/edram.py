@@ -570,6 +570,7 @@ def access_deck(
 
     measurements = [
         Find("stored_v", "v(sn)", timing.write_end_s),
+        Find("before_off_v", "v(sn)", timing.write_end_s - 2 * EDGE_S),
         Find("rbl_at_sense_v", "v(rbl)", timing.sense_s),
         *_energy_measurements("write", timing.write_window_s),
         *_energy_measurements("read", timing.read_window_s),
@@ -704,7 +705,7 @@ class AccessResult:
     rbl_at_sense_v: float
     write_energy_j: float
     read_energy_j: float
-    write_time_s: float
+    write_time_s: float  # 50 % word-line on-edge to 90 % of the storage-node swing
     read_time_s: float  # NaN for a 0, whose read bit line stays high
 
 
@@ -744,8 +745,10 @@ def run_access(
     wwl_edge_s = first_crossing_s(
         time_s, waves["v(wwl)"], wwl_mid_v, timing.din_s, falling=wwl_on_v < wwl_off_v
     )
+    # The write time ends at 90 % of the swing toward the level just before the word
+    # line turns off, so the coupling kick of the turn-off edge does not count.
     start_v = cond.vdd_v if data == 0 else 0.0
-    target_v = start_v + 0.9 * (stored_v - start_v)
+    target_v = start_v + 0.9 * (_value(result, "before_off_v") - start_v)
     written_s = first_crossing_s(
         time_s, waves["v(sn)"], target_v, wwl_edge_s, falling=data == 0
     )
