@@ -192,7 +192,9 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
 # --- netlists --------------------------------------------------------------------
 
 EDGE_S = 100e-12  # rise and fall time of every stimulus
-ACCESS_STEP_S = 50e-12  # print step of access decks; also their max step (ngspice)
+# Print step of the access decks. Without an explicit max step ngspice also takes it
+# as the max step.
+ACCESS_STEP_S = 50e-12
 # Longer holds are simulated in two phases (see read_after_hold), because with steps
 # sized for a long hold ngspice 39 skipped the read pulse's PWL corners in a test.
 LONG_HOLD_S = 100e-9
@@ -305,7 +307,7 @@ def data_params(vdd_v: float, data: int) -> dict[str, float]:
 def pulse_points(
     idle_v: Level, active_v: Level, start_s: float, stop_s: float
 ) -> list[tuple[float, Level]]:
-    """Return PWL points of one pulse from idle_v to active_v over [start_s, stop_s]."""
+    """Return PWL points of a pulse to active_v that rises at start_s, falls at stop_s."""
     return [
         (0.0, idle_v),
         (start_s, idle_v),
