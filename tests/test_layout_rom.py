@@ -154,6 +154,12 @@ def _seeded(tmp_path, name, shapes):
             [("diff", (0, 0, 0.42, 0.65)), ("poly", (-0.2, 0.4, 0.62, 0.55))],
             (0.21, 0.675),
         ),
+        # channel 0.3 um wide
+        (
+            "difftap.2",
+            [("diff", (0, 0, 0.3, 1)), ("poly", (-0.2, 0.4, 0.5, 0.55))],
+            (0.15, 0.475),
+        ),
         # li1 of 0.17 x 0.17 um is below the 0.0561 um^2 minimum area
         ("li.6", [("li1", (0, 0, 0.17, 0.17))], (0.085, 0.085)),
         # met2 0.1 um wide

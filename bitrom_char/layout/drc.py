@@ -190,6 +190,10 @@ def _check_rule(
     if rule.kind == "sd_extension":
         sides = inner.edges() - region.edges()
         return _polygon_centres(sides.extended_out(value_nm) - region, dbu)
+    if rule.kind == "channel_width":
+        sides = inner.edges() - region.edges()
+        narrow = sides.with_length(0, value_nm, False)
+        return _polygon_centres(inner.interacting(narrow), dbu)
     raise ValueError(f"rule {rule.name}: unknown kind {rule.kind!r} in drc_rules.toml")
 
 
