@@ -64,7 +64,7 @@ def build_all(out_dir: Path, *, quick: bool = False) -> dict:
     table, the ROM line parasitics and PNG figures. Violations are logged and
     counted, not raised.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     tile_rows, tile_cols = (8, 8) if quick else (32, COLUMNS_PER_STRAP)
     trits = _example_trits(tile_rows, tile_cols)
