@@ -21,6 +21,22 @@ def test_edram_array_drc_clean(tmp_path, mim_cap):
     assert run_drc(path).violations == []
 
 
+@pytest.mark.parametrize(("w_um", "l_um"), [(0.5, 0.18), (1.0, 0.5)])
+def test_edram_sized_cell_drc_clean(tmp_path, w_um, l_um):
+    cell = edram.edram_array(2, 2, mim_cap=True, w_um=w_um, l_um=l_um)
+    path = write_gds(cell, tmp_path / "sized.gds")
+    assert run_drc(path).violations == []
+    devices = extract_nfets(path)
+    assert len(devices) == 12
+    assert {d.w_um for d in devices} == {w_um}
+    assert {d.l_um for d in devices} == {l_um}
+
+
+def test_edram_rejects_bad_size():
+    with pytest.raises(ValueError, match="w_um=0.3 is outside"):
+        edram.edram_cell(w_um=0.3)
+
+
 def test_edram_extracts_three_transistors_per_cell(tmp_path):
     path = write_gds(edram.edram_array(2, 2), tmp_path / "e.gds")
     devices = extract_nfets(path)
