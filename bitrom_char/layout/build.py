@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+import gdstk
 import numpy as np
 
 from bitrom_char.layout import accumulator, edram, rom
@@ -55,6 +56,25 @@ def tile_matches_trits(gds_path: Path, trits: np.ndarray) -> bool:
     return len(found) == rows * cols and set(found) == expected
 
 
+def _write_and_check(
+    designs: dict[str, gdstk.Cell], out_dir: Path
+) -> tuple[list[str], dict[str, int], dict[str, list[str]]]:
+    """Write each design to its GDS file and DRC it; log up to 20 violations each."""
+    files, counts, details = [], {}, {}
+    for filename, cell in designs.items():
+        path = write_gds(cell, out_dir / filename)
+        # the foundry's standard cells are not ours to check
+        skip = (STD_CELL_PATTERN,) if filename == "accumulator.gds" else ()
+        report = run_drc(path, skip_cells=skip)
+        files.append(str(path))
+        counts[filename] = len(report.violations)
+        if report.violations:
+            details[filename] = [str(v) for v in report.violations[:20]]
+            for violation in report.violations[:20]:
+                logger.error("DRC %s: %s", filename, violation)
+    return files, counts, details
+
+
 def build_all(out_dir: Path, *, quick: bool = False) -> dict:
     """Write all GDS files to ``out_dir``, DRC each one, and return a summary.
 
@@ -80,17 +100,7 @@ def build_all(out_dir: Path, *, quick: bool = False) -> dict:
         "edram_array_4x4.gds": edram.edram_array(4, 4),
         "accumulator.gds": acc_cell,
     }
-    files, drc_counts, drc_details = [], {}, {}
-    for filename, cell in designs.items():
-        path = write_gds(cell, out_dir / filename)
-        skip = (STD_CELL_PATTERN,) if filename == "accumulator.gds" else ()
-        report = run_drc(path, skip_cells=skip)
-        files.append(str(path))
-        drc_counts[filename] = len(report.violations)
-        if report.violations:
-            drc_details[filename] = [str(v) for v in report.violations[:20]]
-            for violation in report.violations[:20]:
-                logger.error("DRC %s: %s", filename, violation)
+    files, drc_counts, drc_details = _write_and_check(designs, out_dir)
 
     tile_path = out_dir / f"bitrom_tile_{tile_rows}x{tile_cols}.gds"
     extraction_ok = tile_matches_trits(tile_path, trits)
