@@ -200,7 +200,7 @@ def test_line_loads_add_energy(sim):
 
 def test_short_precharge_gives_nan_energy(sim):
     west, east = worst_case_pattern(64, -1, "forward")
-    params = RomColumnParams(rows=64, wire_r_ohm_per_row=200.0)
+    params = RomColumnParams(rows=64, wire_r_ohm_per_row=200.0, precharge_time_s=1e-9)
     read = read_column(sim, params, west, east, "forward", [63])[0]
     assert math.isnan(read.values["read_energy_j"])
     assert "raise precharge_time_s" in read.reasons["read_energy_j"]

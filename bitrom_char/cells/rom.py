@@ -256,10 +256,17 @@ class RomColumnParams:
 
     @property
     def precharge_s(self) -> float:
-        """Precharge phase after each read (s); by default 1 ns + 2 ps per row."""
+        """Precharge phase after each read (s).
+
+        The default is 2 ns + 2 ps per row at 1.8 V, which restores a -1 line of a
+        worst-case column at ss, -40 C. It grows as 1 / (VDD - 0.6 V)^2 at lower
+        VDD, an estimate of how the precharge pfet's drive falls with its
+        overdrive (0.6 V is a rough |Vtp|; the overdrive is floored at 0.2 V).
+        """
         if self.precharge_time_s is not None:
             return self.precharge_time_s
-        return 1e-9 + 2e-12 * self.rows
+        overdrive_v = max(self.vdd_v - 0.6, 0.2)
+        return (2e-9 + 2e-12 * self.rows) * (1.2 / overdrive_v) ** 2
 
     @property
     def settle_tol_v(self) -> float:
