@@ -22,6 +22,7 @@ DERIVED_LAYERS = (
     "licon_diff",
     "licon_poly",
     "field_poly",
+    "licon_tap",
     "via3_capm",
     "via3_met3",
 )
@@ -84,6 +85,8 @@ class _LayerSource:
             return self["licon"].interacting(self["poly"]).not_interacting(self["diff"])
         if name == "field_poly":
             return self["poly"] - self["diff"]
+        if name == "licon_tap":
+            return self["licon"].interacting(self["tap"])
         if name == "via3_capm":
             return self["via3"].interacting(self["capm"])
         if name == "via3_met3":
@@ -178,6 +181,8 @@ def _check_rule(
         failed = _directional_failures(region, inner, value_nm)
         return _polygon_centres(failed, dbu)
 
+    if rule.kind == "no_overlap":
+        return _polygon_centres(region & layers[rule.other], dbu)
     if rule.kind == "separation":
         pairs = region.separation_check(layers[rule.other], value_nm)
         # shapes that touch (a gate next to its field poly) are not a spacing error

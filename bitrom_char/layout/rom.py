@@ -50,9 +50,13 @@ TRIT_LINE_LAYER = {
 # to its west, which has no east li1 line; 0.17 um (li.3) from that column's pad.
 CELL_PITCH_X_UM = 1.02
 X_CENTRE_UM = 0.51
-# The strap column's 0.49 um met3 landing pad (0.24 um^2, m3.6) keeps 0.3 um
-# (m3.2) from the met3 line at the right edge of the column before it.
-STRAP_WIDTH_UM = 1.10
+# The strap column holds a p+ substrate tap per row on a vertical met1 VSS line
+# at its left and the word-line stack to met4 at its right. The stack's 0.49 um
+# met3 landing pad (0.24 um^2, m3.6) keeps 0.3 um (m3.2) from the met3 line at
+# the right edge of the column before it.
+STRAP_WIDTH_UM = 1.50
+STRAP_STACK_X_UM = 0.95
+STRAP_TAP_X_UM = 0.34
 WL_STRAP_HALF_UM = 0.20  # half height of the met4 word-line strap
 E_MET3_STACK_DY_UM = -0.045  # via2 below the contact, clear of the west met2 finger
 
@@ -195,11 +199,16 @@ def rom_cell(
 
 
 def wordline_strap(*, l_um: float = 0.15) -> gdstk.Cell:
-    """Draw the poly-to-met4 word-line strap column cell placed left of each tile."""
+    """Draw the strap column cell placed left of each tile row.
+
+    It joins the tile's poly word line to its met4 strap and ties the substrate
+    to a VSS met1 line through a p+ tap.
+    """
     geom = RomCellGeometry(0.42, l_um)
     d = CellDrawer(f"bitrom_wl_strap_l{round(l_um * 1000)}")
-    xs, y = STRAP_WIDTH_UM / 2, geom.wordline_y
-    d.rect("poly", 0, geom.gate_y0, STRAP_WIDTH_UM, geom.gate_y1)
+    xs, y = STRAP_STACK_X_UM, geom.wordline_y
+    # The tile's word line starts at this contact; the tap sits left of it.
+    d.rect("poly", xs - 0.165, geom.gate_y0, STRAP_WIDTH_UM, geom.gate_y1)
     # poly encloses the licon by 0.05 (licon.8) and 0.08 left and right (licon.8a)
     d.rect("poly", xs - 0.165, y - 0.135, xs + 0.165, y + 0.135)
     d.square("npc", xs, y, 0.37)
@@ -213,7 +222,22 @@ def wordline_strap(*, l_um: float = 0.15) -> gdstk.Cell:
     d.square("met3", xs, y, 0.49)
     d.square("via3", xs, y, 0.2)
     d.rect("met4", 0, y - WL_STRAP_HALF_UM, STRAP_WIDTH_UM, y + WL_STRAP_HALF_UM)
+    _draw_substrate_tap(d, geom)
     return d.cell
+
+
+def _draw_substrate_tap(d: CellDrawer, geom: RomCellGeometry) -> None:
+    """Draw a p+ tap level with the word-line contact, on the VSS met1 line."""
+    xt, y = STRAP_TAP_X_UM, geom.wordline_y
+    # licon 0.12 um inside the tap left and right (licon.7), 0.06 above and below
+    d.rect("tap", xt - 0.205, y - 0.145, xt + 0.205, y + 0.145)
+    # psdm 0.125 um around the tap (psd.5b), abutting the nsdm of the column
+    # to the west, whose edge stays 0.135 um from the tap (psd.7)
+    d.rect("psdm", 0, y - 0.27, xt + 0.33, y + 0.27)
+    d.square("licon", xt, y, 0.17)
+    d.rect("li1", xt - 0.165, y - 0.085, xt + 0.165, y + 0.085)
+    d.square("mcon", xt, y, 0.17)
+    d.rect("met1", xt - 0.115, 0, xt + 0.115, geom.pitch_y_um)
 
 
 def line_net_name(column: int, side: str, trit: int) -> str:
@@ -256,9 +280,8 @@ def rom_tile(
     continue through the tile's top and bottom edges and the met4 word-line
     straps through its left and right edges.
 
-    NOTE: the tile has no substrate taps. An array needs p+ taps (tap, psdm,
-    tied to ground) at the latch-up spacing of the sky130 rules, for example in
-    the strap columns.
+    Each strap column row has a p+ substrate tap on the VSS met1 line, so taps
+    are one tile width apart.
     """
     array = load_trits(trits)
     rows, cols = array.shape[:2]
@@ -278,12 +301,13 @@ def rom_tile(
             if key not in variants:
                 variants[key] = rom_cell(*key, w_um=w_um, l_um=l_um)
             d.place(variants[key], round(STRAP_WIDTH_UM + col * px, 3), y0)
-        d.label("met4_label", f"WL{row}", STRAP_WIDTH_UM / 2, y0 + geom.wordline_y)
+        d.label("met4_label", f"WL{row}", STRAP_STACK_X_UM, y0 + geom.wordline_y)
     _label_lines(d, cols, round(rows * py - 0.05, 3))
     return d.cell
 
 
 def _label_lines(d: CellDrawer, cols: int, y: float) -> None:
+    d.label("met1_label", "VSS", STRAP_TAP_X_UM, y)
     for col in range(cols):
         xc = STRAP_WIDTH_UM + col * CELL_PITCH_X_UM + X_CENTRE_UM
         for side, sign in (("W", -1), ("E", 1)):
