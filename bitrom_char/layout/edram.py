@@ -233,7 +233,11 @@ def edram_array(
     w_um: float = 0.42,
     l_um: float = 0.15,
 ) -> gdstk.Cell:
-    """Draw a rows x cols array of abutted gain cells with labelled lines."""
+    """Draw a rows x cols array of abutted gain cells with labelled lines.
+
+    NOTE: the array has no substrate taps. A larger array needs p+ taps on the
+    GND lines, for example a tap column like the ROM tile's strap column.
+    """
     for name, value in (("rows", rows), ("cols", cols)):
         if value < 1:
             raise ValueError(f"{name}={value} must be at least 1")
