@@ -36,7 +36,7 @@ class EdramGeometry:
     """Positions in um of the gain cell's devices for one (W, L) of all three nfets.
 
     The read stack (RBL contact, RWL gate, storage gate, GND contact) sits low in
-    the cell; the write nfet (SN contact, WWL gate, WBL contact) sits above the
+    the cell. The write nfet (SN contact, WWL gate, WBL contact) sits above the
     storage gate, so each word line crosses only its own transistor.
     """
 

@@ -50,7 +50,7 @@ TRIT_LINE_LAYER = {
 # to its west, which has no east li1 line; 0.17 um (li.3) from that column's pad.
 CELL_PITCH_X_UM = 1.02
 X_CENTRE_UM = 0.51
-# The strap column holds a p+ substrate tap per row on a vertical met1 VSS line
+# The strap column has a p+ substrate tap per row on a vertical met1 VSS line
 # at its left and the word-line stack to met4 at its right. The stack's 0.49 um
 # met3 landing pad (0.24 um^2, m3.6) keeps 0.3 um (m3.2) from the met3 line at
 # the right edge of the column before it.
