@@ -33,6 +33,8 @@ CONTEXTS = (0, 64, 128, 256, 512, 1024, 2048, 4096)
 # Share of external DRAM traffic that the on-die KV cache removes is reported over
 # a generation that fills the context from 0 to this many positions.
 GENERATION_TOKENS = 1024
+# Cached positions before the decode token whose energy and TOPS/W are reported.
+TOKEN_CONTEXT = 512
 
 
 def run_demo(
@@ -79,6 +81,7 @@ def run_demo(
             "temp_c": temp_c,
             "clock_hz": chip.clock_hz,
             "edram_bytes": edram_bytes,
+            "context_tokens": TOKEN_CONTEXT,
         },
         "notes": list(chip.costs.notes),
     }
@@ -100,7 +103,7 @@ def run_demo(
     logger.info("built %s in %.1f s", config.name, time.perf_counter() - start)
     result["layer_check"] = _check_one_block(chip, model)
 
-    context = 512
+    context = TOKEN_CONTEXT
     token = chip.estimate_token(model, context)
     breakdown = token.to_frame()
     breakdown.insert(0, "model", config.name)
@@ -302,7 +305,10 @@ def _figures(result: dict, folder: Path) -> list[tuple[str, Path]]:
     ax.barh(energy.index, energy.to_numpy() * 1e3)
     ax.set_xlabel("energy per decode token (mJ)")
     save(
-        fig, "energy_breakdown", "BitNet 2B4T-shaped decode token: energy by component"
+        fig,
+        "energy_breakdown",
+        f"BitNet 2B4T-shaped decode token after {TOKEN_CONTEXT} positions: energy "
+        "by component",
     )
 
     tops = result["tops_per_w_vs_vdd"]
