@@ -178,6 +178,13 @@ class Table:
                     f"{self.name}: {axis}={value:g} is outside the grid "
                     f"{grid[0]:g}..{grid[-1]:g}; pass extrapolate=True to extrapolate"
                 )
+        # On a grid point, return its own value: linear weights of zero would still
+        # carry a NaN neighbour into the result.
+        exact = np.ones(len(subset), dtype=bool)
+        for axis, value in zip(numeric, target, strict=True):
+            exact &= np.isclose(subset[axis].to_numpy(dtype=float), value, rtol=1e-12)
+        if exact.sum() == 1:
+            return float(subset[column].to_numpy(dtype=float)[exact][0])
         cube = np.full([len(g) for g in points], np.nan)
         index = [
             np.searchsorted(grid, subset[axis].to_numpy(dtype=float))

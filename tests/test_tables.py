@@ -82,6 +82,15 @@ def test_completeness_reports_nan_with_reason():
     assert math.isnan(table.lookup("delay_s", corner="tt", vdd_v=1.8, temp_c=85.0))
 
 
+def test_lookup_on_grid_point_ignores_nan_neighbour():
+    table = _table()
+    table.df.loc[3, "delay_s"] = math.nan  # tt, 1.8 V, 85 C
+    value = table.lookup("delay_s", corner="tt", vdd_v=1.8, temp_c=27.0)
+    assert value == pytest.approx(1e-12 * (18 + 2.7))
+    between = table.lookup("delay_s", corner="tt", vdd_v=1.8, temp_c=50.0)
+    assert math.isnan(between)
+
+
 def test_completeness_reports_missing_points():
     table = _table()
     table.df = table.df.drop(index=0).reset_index(drop=True)
