@@ -271,8 +271,9 @@ class SequenceTiming:
 
     Operation k is applied at input_time_s(k), shortly after the clock edge that
     captured operation k - 1, and captured by the rising clock edge at
-    edge_time_s(k) = (k + 1) x period. After the last operation the inputs go to
-    trit 0, the clock stops low, and the last period is a quiet window for leakage.
+    edge_time_s(k) = (k + 1) x period. Operation 0 is applied from time 0, while
+    the reset is still low. After the last operation the inputs go to trit 0 and
+    the clock stops low for the last period.
     """
 
     period_s: float
@@ -288,10 +289,6 @@ class SequenceTiming:
 
     def input_time_s(self, k: int) -> float:
         return k * self.period_s + 0.1 * self.period_s
-
-    @property
-    def quiet_start_s(self) -> float:
-        return (self.operations + 1) * self.period_s
 
     @property
     def stop_s(self) -> float:
