@@ -296,6 +296,12 @@ def test_grid_scalar_axis_names_axis():
         expand_grid(InverterCell(), {**INVERTER_GRID, "vdd_v": "1.8"})
 
 
+@pytest.mark.xfail(strict=True, reason="repeated values make repeated table rows")
+def test_grid_repeated_value_rejected():
+    with pytest.raises(ValueError, match="vdd_v"):
+        expand_grid(InverterCell(), {**INVERTER_GRID, "vdd_v": [1.8, 1.8]})
+
+
 def test_device_grid_narrow_width_rejected():
     grid = {**DeviceCell().default_grid(quick=True), "w_um": [0.1]}
     with pytest.raises(ValueError, match="W=0.1 um is below the minimum 0.42 um"):
