@@ -268,3 +268,25 @@ def test_retention_boundary_full_column(sim, variant, temp_c, data):
     _, after_v = edram.read_after_hold(sim, design, cond, data, 1.2 * retention_s)
     assert edram.read_is_correct(data, before_v, threshold, margin)
     assert not edram.read_is_correct(data, after_v, threshold, margin)
+
+
+def test_hold_matches_fine_step_run(sim):
+    cond = Conditions("tt", 1.8, 85.0)
+    stored_v, critical_v = 0.99, 0.69
+    hold = edram.run_hold(sim, SMALL, cond, 1, stored_v, critical_v)
+    assert 10e-6 < hold.retention_s < 10e-3, hold.reason
+    assert hold.leakage_w > 0
+
+    # The same hold with a max step of 1/20000 of the span instead of 1/1000.
+    stop_s = 1.5 * hold.retention_s
+    deck = edram.hold_deck(SMALL, cond, 1, stored_v, critical_v, stop_s=stop_s)
+    fine = dataclasses.replace(deck, analysis=f"tran 10p {stop_s!r} 0 {stop_s / 2e4!r}")
+    reference_s = sim.run(fine).values["crossing_s"]
+    assert hold.retention_s == pytest.approx(reference_s, rel=0.01)
+
+
+def test_hold_rejects_level_past_critical(sim):
+    cond = Conditions("tt", 1.8, 85.0)
+    hold = edram.run_hold(sim, SMALL, cond, 1, stored_v=0.6, critical_v=0.7)
+    assert math.isnan(hold.retention_s)
+    assert "already past" in hold.reason

@@ -477,40 +477,34 @@ def column_netlist(
     return "\n".join(lines), timing
 
 
-def hold_netlist(design: EdramDesign, vdd_v: float) -> tuple[str, float]:
-    """Return a one-cell testbench that writes and holds data, and the hold start.
+def hold_netlist(design: EdramDesign, vdd_v: float) -> str:
+    """Return a one-cell testbench that holds the level `sn_start_v` from time 0.
 
-    The data level is parameter `data_v` (see data_params()). Ideal sources drive the cell's lines: the write bit line returns to the
-    complement of the data after the write (the worst case for leakage), the read
-    bit line stays precharged at VDD and both word lines sit at their off levels.
+    DC sources put the cell's lines at their standby levels. The write bit line
+    sits at parameter `complement_v`, the complement of the stored data and the
+    worst case for leakage (see data_params()). The read bit line stays precharged
+    at VDD and both word lines sit at their off levels.
     """
-    timing = access_timing(design, 0.0, write=True)
-    wwl_on_v, wwl_off_v = design.wwl_levels_v(vdd_v)
+    _, wwl_off_v = design.wwl_levels_v(vdd_v)
     _, rwl_off_v = design.rwl_levels_v(vdd_v)
-    wbl = pwl(pulse_points("{complement_v}", "{data_v}", timing.din_s, timing.bias_s))
-    wwl = pwl(
-        pulse_points(
-            wwl_off_v, wwl_on_v, timing.wwl_on_s, timing.write_end_s - 2 * EDGE_S
-        )
-    )
     lines = [
         cell_subckt(design),
         f"Vdd vdd 0 {vdd_v:g}",
-        f"Vwbl wbl 0 {wbl}",
-        f"Vwwl wwl 0 {wwl}",
+        "Vwbl wbl 0 {complement_v}",
+        f"Vwwl wwl 0 {wwl_off_v:g}",
         f"Vrbl rbl 0 {vdd_v:g}",
         f"Vrwl rwl 0 {rwl_off_v:g}",
         f"Xcell0 wbl wwl rbl rwl sn vdd {CELL_SUBCKT}",
-        ".ic v(sn)={complement_v}",
+        ".ic v(sn)={sn_start_v}",
     ]
-    return "\n".join(lines), timing.write_end_s
+    return "\n".join(lines)
 
 
 # --- decks -----------------------------------------------------------------------
 
 HOLD_MAX_S = 1.0  # maximum hold simulated, so a longer retention is reported as NaN
 HOLD_POINTS = 1000  # the max step of a hold transient is its span / HOLD_POINTS
-REFINE_SPAN = 1.3  # the refining hold run stops at 1.3 x the first estimate
+REFINE_SPAN = 2.0  # the refining hold run stops at 2 x the first estimate
 SETTLED_V = 1e-3  # a stored level that moves less than this over the last half
 # of the longest hold has settled at a leakage equilibrium
 CRITICAL_TOL_V = 5e-3  # resolution of the critical storage level search
@@ -617,17 +611,16 @@ def hold_deck(
     design: EdramDesign,
     cond: Conditions,
     data: int,
+    stored_v: float,
     critical_v: float,
     stop_s: float = HOLD_MAX_S,
     average_to_s: float | None = None,
-) -> tuple[Deck, float]:
-    """Return the one-cell deck that writes `data` and holds it until stop_s.
+) -> Deck:
+    """Return the one-cell deck that holds `data`, stored at stored_v, until stop_s.
 
     It measures when the storage node crosses critical_v, its level at the end and
-    halfway, and the mean source currents from the start of the hold to
-    average_to_s (default stop_s). Returns the deck and the time the hold starts.
+    halfway, and the mean source currents from 0 to average_to_s (default stop_s).
     """
-    netlist, hold_start_s = hold_netlist(design, cond.vdd_v)
     edge = "fall" if data else "rise"
     average_to_s = stop_s if average_to_s is None else average_to_s
     measurements = [
@@ -635,20 +628,19 @@ def hold_deck(
         Find("end_v", "v(sn)", stop_s * (1 - 1e-5)),  # inside the span after rounding
         Find("half_v", "v(sn)", stop_s / 2),
         *[
-            Average(f"i_{name}", f"i({name})", hold_start_s, average_to_s)
+            Average(f"i_{name}", f"i({name})", 0.0, average_to_s)
             for name in HOLD_SOURCES
         ],
     ]
-    deck = Deck(
+    return Deck(
         title="edram cell hold",
-        netlist=netlist,
+        netlist=hold_netlist(design, cond.vdd_v),
         analysis=f"tran 10p {stop_s!r} 0 {stop_s / HOLD_POINTS!r}",
         measurements=measurements,
         corner=cond.corner,
         temp_c=cond.temp_c,
-        params=data_params(cond.vdd_v, data),
+        params={**data_params(cond.vdd_v, data), "sn_start_v": stored_v},
     )
-    return deck, hold_start_s
 
 
 def hold_source_levels_v(
@@ -891,17 +883,30 @@ class HoldResult:
 
 
 def run_hold(
-    sim: Simulator, design: EdramDesign, cond: Conditions, data: int, critical_v: float
+    sim: Simulator,
+    design: EdramDesign,
+    cond: Conditions,
+    data: int,
+    stored_v: float,
+    critical_v: float,
 ) -> HoldResult:
     """Measure how long the cell holds `data` before a read loses its sense margin.
 
-    The hold dynamics do not depend on when the read comes, so one hold transient
-    gives the storage level at every hold time, and the retention is the time the
-    level crosses the critical level. A first run spans HOLD_MAX_S with a coarse max
-    step; a second run to REFINE_SPAN times the first crossing resolves it finely.
-    The standby power is the mean over the retention time, or over the whole hold
-    when the level never crosses.
+    The hold starts from stored_v, the level the column write leaves at the end of
+    the write pulse, so the hold's time 0 is the end of the write. The hold
+    dynamics do not depend on when the read comes, so one hold transient gives the
+    storage level at every hold time, and the retention is the time the level
+    crosses the critical level. A first run spans HOLD_MAX_S with a coarse max
+    step, and a second run to REFINE_SPAN times the first crossing resolves it
+    finely. The standby power is the mean over the retention time, or over the
+    whole hold when the level never crosses.
     """
+    if (stored_v <= critical_v) if data else (stored_v >= critical_v):
+        reason = (
+            f"the stored {data} is at {stored_v:.3f} V when the write ends, already"
+            f" past the {critical_v:.3f} V critical level"
+        )
+        return HoldResult(math.nan, reason, math.nan)
     levels_v = hold_source_levels_v(design, cond.vdd_v, data)
 
     def standby_power_w(result) -> float:
@@ -909,8 +914,7 @@ def run_hold(
             -levels_v[name] * _value(result, f"i_{name}") for name in HOLD_SOURCES
         )
 
-    deck, hold_start_s = hold_deck(design, cond, data, critical_v)
-    result = sim.run(deck)
+    result = sim.run(hold_deck(design, cond, data, stored_v, critical_v))
     crossing_s = result.values["crossing_s"]
     if math.isnan(crossing_s):
         leakage_w = standby_power_w(result)
@@ -928,17 +932,23 @@ def run_hold(
         )
         return HoldResult(math.nan, reason, leakage_w)
 
-    refine, _ = hold_deck(
+    refine = hold_deck(
         design,
         cond,
         data,
+        stored_v,
         critical_v,
-        stop_s=hold_start_s + REFINE_SPAN * (crossing_s - hold_start_s),
+        stop_s=REFINE_SPAN * crossing_s,
         average_to_s=crossing_s,
     )
     refined = sim.run(refine)
-    crossing_s = _value(refined, "crossing_s")
-    return HoldResult(crossing_s - hold_start_s, "", standby_power_w(refined))
+    if math.isnan(refined.values["crossing_s"]):
+        reason = (
+            f"the refining hold run found no crossing of {critical_v:.3f} V up to"
+            f" {REFINE_SPAN} x the first estimate: {refined.reasons['crossing_s']}"
+        )
+        return HoldResult(math.nan, reason, standby_power_w(refined))
+    return HoldResult(refined.values["crossing_s"], "", standby_power_w(refined))
 
 
 def combine_retention(
@@ -1020,7 +1030,9 @@ def characterize_point(
             reasons[f"critical{data}_v"] = str(error)
         values[f"critical{data}_v"] = critical[data]
     holds = {
-        data: hold_for_level(sim, design, cond, data, critical[data], reasons)
+        data: hold_for_level(
+            sim, design, cond, data, accesses[data].stored_v, critical[data], reasons
+        )
         for data in (1, 0)
     }
     retention_values(holds, values, reasons)
@@ -1082,6 +1094,7 @@ def hold_for_level(
     design: EdramDesign,
     cond: Conditions,
     data: int,
+    stored_v: float,
     critical_v: float,
     reasons: Mapping[str, str],
 ) -> HoldResult:
@@ -1095,10 +1108,10 @@ def hold_for_level(
         reason = reasons[f"critical{data}_v"]
         return HoldResult(math.nan, reason, math.nan)
     if math.isinf(critical_v):
-        leakage_w = run_hold(sim, design, cond, data, cond.vdd_v).leakage_w
+        leakage_w = run_hold(sim, design, cond, data, stored_v, cond.vdd_v).leakage_w
         reason = f"a stored {data} reads correctly at any storage level"
         return HoldResult(math.inf, reason, leakage_w)
-    return run_hold(sim, design, cond, data, critical_v)
+    return run_hold(sim, design, cond, data, stored_v, critical_v)
 
 
 def design_variants() -> dict[str, EdramDesign]:
@@ -1142,8 +1155,9 @@ def method_text(design: EdramDesign, cond: Conditions) -> str:
     for data in (1, 0):
         parts.append(access_deck(design, cond, data)[0].fingerprint())
         parts.append(read_deck(design, cond, data).fingerprint())
-        # The read search finds the critical level, so 0 V is a placeholder here.
-        parts.append(hold_deck(design, cond, data, critical_v=0.0)[0].fingerprint())
+        # The write and the read search find the stored and critical levels, so
+        # placeholders stand in for them here.
+        parts.append(hold_deck(design, cond, data, 0.0, 0.0).fingerprint())
     return "\n".join(parts)
 
 
