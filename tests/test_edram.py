@@ -106,12 +106,19 @@ def test_retention_boundary_at_85c(sim):
     threshold = values["sense_threshold_v"]
     margin = SMALL.sense_margin_v
 
-    _, before_v = edram.read_after_hold(sim, SMALL, cond, 1, 0.8 * retention1_s)
-    _, after_v = edram.read_after_hold(sim, SMALL, cond, 1, 1.2 * retention1_s)
+    stored1_v, stored0_v = values["stored1_v"], values["stored0_v"]
+    _, before_v = edram.read_after_hold(
+        sim, SMALL, cond, 1, stored1_v, 0.8 * retention1_s
+    )
+    _, after_v = edram.read_after_hold(
+        sim, SMALL, cond, 1, stored1_v, 1.2 * retention1_s
+    )
     assert edram.read_is_correct(1, before_v, threshold, margin)
     assert not edram.read_is_correct(1, after_v, threshold, margin)
 
-    _, zero_v = edram.read_after_hold(sim, SMALL, cond, 0, 1.2 * retention1_s)
+    _, zero_v = edram.read_after_hold(
+        sim, SMALL, cond, 0, stored0_v, 1.2 * retention1_s
+    )
     assert edram.read_is_correct(0, zero_v, threshold, margin)
 
 
@@ -121,7 +128,9 @@ def test_two_phase_read_matches_one_transient(sim):
     hold_s = edram.LONG_HOLD_S
     for data in (1, 0):
         access = edram.run_access(sim, SMALL, cond, data, threshold, hold_s=hold_s)
-        _, two_phase_v = edram.read_after_hold(sim, SMALL, cond, data, hold_s)
+        _, two_phase_v = edram.read_after_hold(
+            sim, SMALL, cond, data, access.stored_v, hold_s
+        )
         assert two_phase_v == pytest.approx(access.rbl_at_sense_v, abs=0.05)
 
 
@@ -264,8 +273,13 @@ def test_retention_boundary_full_column(sim, variant, temp_c, data):
     threshold = result.values["sense_threshold_v"]
     margin = design.sense_margin_v
 
-    _, before_v = edram.read_after_hold(sim, design, cond, data, 0.8 * retention_s)
-    _, after_v = edram.read_after_hold(sim, design, cond, data, 1.2 * retention_s)
+    stored_v = result.values[f"stored{data}_v"]
+    _, before_v = edram.read_after_hold(
+        sim, design, cond, data, stored_v, 0.8 * retention_s
+    )
+    _, after_v = edram.read_after_hold(
+        sim, design, cond, data, stored_v, 1.2 * retention_s
+    )
     assert edram.read_is_correct(data, before_v, threshold, margin)
     assert not edram.read_is_correct(data, after_v, threshold, margin)
 

@@ -334,6 +334,7 @@ class AccessTiming:
     wwl_on_s: float
     write_end_s: float  # write word line off, one edge of driver delay later
     bias_s: float  # the data input starts to return to the complement of the data
+    hold_start_s: float  # every write edge has settled: the hold starts here
     read_s: float  # read word line starts to turn on
     sense_s: float  # the sense stage samples the read bit line
     stop_s: float
@@ -350,24 +351,29 @@ class AccessTiming:
 def access_timing(design: EdramDesign, hold_s: float, write: bool) -> AccessTiming:
     """Return the event times of a column testbench.
 
-    hold_s is the time from the end of the write pulse to the read (at least 1.5 ns).
-    Without a write the read starts right after the settle time.
+    hold_s is the time from the hold start to the read (at least 0.5 ns). The hold
+    starts once the write word line is off and the write bit line is back at the
+    complement of the data, so both coupling kicks are in the stored level. Without
+    a write the hold starts at time 0 and the read follows the settle time and
+    hold_s.
     """
     hold_s = float(hold_s)  # a numpy float would print as np.float64(...) in decks
     din_s = T_START_S
     wwl_on_s = din_s + 0.5e-9
     write_end_s = wwl_on_s + EDGE_S + design.write_pulse_s + EDGE_S
     bias_s = write_end_s + 0.5e-9
+    hold_start_s = bias_s + EDGE_S + 0.5e-9
     if write:
-        read_s = write_end_s + max(hold_s, 1.5e-9)
+        read_s = hold_start_s + max(hold_s, 0.5e-9)
     else:
-        read_s = T_START_S + 0.5e-9
+        read_s = T_START_S + 0.5e-9 + hold_s
     sense_s = read_s + EDGE_S + design.read_window_s
     return AccessTiming(
         din_s=din_s,
         wwl_on_s=wwl_on_s,
         write_end_s=write_end_s,
         bias_s=bias_s,
+        hold_start_s=hold_start_s,
         read_s=read_s,
         sense_s=sense_s,
         stop_s=sense_s + EDGE_S + 3e-9,
@@ -565,7 +571,7 @@ def access_deck(
     analysis = f"tran {ACCESS_STEP_S!r} {timing.stop_s!r}"
 
     measurements = [
-        Find("stored_v", "v(sn)", timing.write_end_s),
+        Find("stored_v", "v(sn)", timing.hold_start_s),
         Find("before_off_v", "v(sn)", timing.write_end_s - 2 * EDGE_S),
         Find("rbl_at_sense_v", "v(rbl)", timing.sense_s),
         *_energy_measurements("write", timing.write_window_s),
@@ -695,7 +701,7 @@ class AccessResult:
     """One write-then-read of a column at one data value."""
 
     data: int
-    stored_v: float  # storage node level at the end of the write
+    stored_v: float  # storage node level at the hold start, after the write
     rbl_at_sense_v: float
     write_energy_j: float
     read_energy_j: float
@@ -791,13 +797,15 @@ def read_is_correct(
 
 
 def column_hold_deck(
-    design: EdramDesign, cond: Conditions, data: int, hold_s: float
+    design: EdramDesign, cond: Conditions, data: int, stored_v: float, hold_s: float
 ) -> Deck:
-    """Return the column deck that writes `data` and holds it until the read starts.
+    """Return the column deck that holds `data` from stored_v until the read starts.
 
-    Its max step is sized for the hold; it ends just before the read pulse.
+    The column has no write: the target cell starts at stored_v, the level a write
+    leaves (AccessResult.stored_v). The max step is sized for the hold, and the run
+    ends just before the read pulse.
     """
-    netlist, timing = column_netlist(design, cond.vdd_v, hold_s=hold_s)
+    netlist, timing = column_netlist(design, cond.vdd_v, hold_s=hold_s, write=False)
     stop_s = timing.read_s - 0.2e-9
     # Measurement times print with 6 digits, so the level is read 2 ns before the
     # end to stay inside the simulated span.
@@ -808,20 +816,28 @@ def column_hold_deck(
         measurements=[Find("held_v", "v(sn)", stop_s - 2e-9)],
         corner=cond.corner,
         temp_c=cond.temp_c,
-        params=data_params(cond.vdd_v, data),
+        params={**data_params(cond.vdd_v, data), "sn_start_v": stored_v},
     )
 
 
 def read_after_hold(
-    sim: Simulator, design: EdramDesign, cond: Conditions, data: int, hold_s: float
+    sim: Simulator,
+    design: EdramDesign,
+    cond: Conditions,
+    data: int,
+    stored_v: float,
+    hold_s: float,
 ) -> tuple[float, float]:
-    """Write `data` into the column, hold it for hold_s and read it, in two phases.
+    """Hold `data` in the column from stored_v for hold_s and read it, in two phases.
 
-    Phase one simulates the write and the hold in the column. Phase two reads the
-    column starting from the storage level that phase one ends with. Returns that
-    level and the read bit-line level at the sense instant, both in volts.
+    Phase one simulates the hold in the whole column, with its drivers, precharge
+    and other cells. Phase two reads the column starting from the storage level
+    that phase one ends with. A single transient cannot do both, because steps
+    sized for the hold miss the read's edges. Returns that level and the read
+    bit-line level at the sense instant, both in volts.
     """
-    held_v = _value(sim.run(column_hold_deck(design, cond, data, hold_s)), "held_v")
+    hold = column_hold_deck(design, cond, data, stored_v, hold_s)
+    held_v = _value(sim.run(hold), "held_v")
     deck = read_deck(design, cond, data)
     probe = dataclasses.replace(deck, params={**deck.params, "sn_start_v": held_v})
     return held_v, _value(sim.run(probe), "rbl_at_sense_v")
@@ -892,8 +908,8 @@ def run_hold(
 ) -> HoldResult:
     """Measure how long the cell holds `data` before a read loses its sense margin.
 
-    The hold starts from stored_v, the level the column write leaves at the end of
-    the write pulse, so the hold's time 0 is the end of the write. The hold
+    The hold starts from stored_v, the level the column write leaves at its hold
+    start (see AccessTiming), so the hold's time 0 is that instant. The hold
     dynamics do not depend on when the read comes, so one hold transient gives the
     storage level at every hold time, and the retention is the time the level
     crosses the critical level. A first run spans HOLD_MAX_S with a coarse max
@@ -903,7 +919,7 @@ def run_hold(
     """
     if (stored_v <= critical_v) if data else (stored_v >= critical_v):
         reason = (
-            f"the stored {data} is at {stored_v:.3f} V when the write ends, already"
+            f"the stored {data} is at {stored_v:.3f} V when the hold starts, already"
             f" past the {critical_v:.3f} V critical level"
         )
         return HoldResult(math.nan, reason, math.nan)
