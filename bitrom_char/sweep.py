@@ -57,9 +57,21 @@ def expand_grid(cell: Cell, grid: Mapping[str, Iterable]) -> list[dict]:
         raise ValueError(f"{cell.name}: grid lacks values for {', '.join(missing)}")
     lists = []
     for axis in cell.axes:
-        values = list(grid[axis])
+        raw = grid[axis]
+        if isinstance(raw, (str, bytes)) or not isinstance(raw, Iterable):
+            raise ValueError(
+                f"{cell.name}: grid axis {axis}={raw!r} is not a list; "
+                f"give a list such as [{raw!r}]"
+            )
+        values = list(raw)
         if not values:
             raise ValueError(f"{cell.name}: grid axis {axis} has no values")
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(
+                f"{cell.name}: grid axis {axis} repeats {', '.join(repeated)}; "
+                "give each value once"
+            )
         lists.append(values)
     points = [
         dict(zip(cell.axes, combo, strict=True)) for combo in itertools.product(*lists)
@@ -114,14 +126,19 @@ class PointCache:
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict | None:
+        """Return the cached record, or None when absent or malformed."""
         path = self.path(key)
         try:
-            return json.loads(path.read_text())
+            record = json.loads(path.read_text())
         except FileNotFoundError:
             return None
-        except json.JSONDecodeError:
-            log.warning("ignoring unreadable cache file %s", path)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            log.warning("recomputing the point of unreadable cache file %s", path)
             return None
+        if not _valid_record(record):
+            log.warning("recomputing the point of malformed cache file %s", path)
+            return None
+        return record
 
     def remove_orphans(self, min_age_s: float = 600.0) -> int:
         """Delete temporary files left by a killed sweep; return how many.
@@ -151,6 +168,19 @@ class PointCache:
         os.replace(temp, path)
 
 
+def _valid_record(record: object) -> bool:
+    """True for a dict whose values map output names to numbers (NaN allowed)."""
+    if not isinstance(record, dict):
+        return False
+    values = record.get("values")
+    reasons = record.get("reasons", {})
+    if not isinstance(values, dict) or not isinstance(reasons, dict):
+        return False
+    return all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()
+    )
+
+
 def _failed(cell: Cell, reason: str) -> PointResult:
     outputs = list(cell.units)
     return PointResult(
@@ -171,9 +201,16 @@ def _record(point: Mapping, result: PointResult) -> dict:
 
 
 def evaluate_point(cell: Cell, point: Mapping, sim) -> PointResult:
-    """Evaluate one point, turning an exception into NaN outputs with its message."""
+    """Evaluate one point, turning an exception into NaN outputs with its message.
+
+    NgspiceUnusableError is re-raised: the process's ngspice cannot run again.
+    """
+    from bitrom_char.spice.simulator import NgspiceUnusableError
+
     try:
         result = cell.evaluate(point, sim)
+    except NgspiceUnusableError:
+        raise
     except Exception as error:
         log.exception("%s failed at %s", cell.name, dict(point))
         return _failed(cell, f"{type(error).__name__}: {error}")
@@ -186,7 +223,7 @@ def evaluate_point(cell: Cell, point: Mapping, sim) -> PointResult:
 
 def _worker_main(conn: Connection, cell: Cell, pdk_root: str | None) -> None:
     """Worker process: build one Simulator, then evaluate points until told to stop."""
-    from bitrom_char.spice.simulator import Simulator
+    from bitrom_char.spice.simulator import NgspiceUnusableError, Simulator
 
     logging.basicConfig(level=logging.WARNING)
     sim = Simulator(find_models(pdk_root))
@@ -195,7 +232,12 @@ def _worker_main(conn: Connection, cell: Cell, pdk_root: str | None) -> None:
         if message is None:
             break
         task_id, point = message
-        result = evaluate_point(cell, point, sim)
+        try:
+            result = evaluate_point(cell, point, sim)
+        except NgspiceUnusableError as error:
+            # Report the point, then exit: the pool starts a fresh worker.
+            conn.send((task_id, _failed(cell, str(error))))
+            break
         conn.send((task_id, result))
     conn.close()
 
@@ -227,9 +269,8 @@ class ProcessPool:
         pdk_root: str | None = None,
     ):
         if workers < 1:
-            raise ValueError(f"workers={workers} is invalid; use 1 or more")
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s={timeout_s} is invalid; use a positive time")
+            raise ValueError(f"workers={workers} is invalid; a pool needs 1 or more")
+        _check_sweep_limits(workers, timeout_s)
         self.cell = cell
         self.size = workers
         self.timeout_s = timeout_s
@@ -322,10 +363,28 @@ class ProcessPool:
             yield tid, result
 
 
+def _check_sweep_limits(workers: int | None, timeout_s: float) -> None:
+    """Raise ValueError for a negative worker count or a non-positive timeout."""
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise ValueError(
+            f"workers={workers!r} is invalid; use 0 (run in this process) or more"
+        )
+    if not (isinstance(timeout_s, (int, float)) and timeout_s > 0):
+        raise ValueError(
+            f"timeout_s={timeout_s!r} is invalid; use a positive time in seconds"
+        )
+    if math.isinf(timeout_s):
+        raise ValueError("timeout_s=inf is invalid; use a finite time in seconds")
+
+
 def _dask_evaluate(cell: Cell, point: dict, pdk_root: str | None) -> PointResult:
     """Dask task: evaluate with one Simulator per worker process."""
     from bitrom_char.spice.simulator import Simulator
 
+    # NOTE: after an NgspiceUnusableError this Dask worker keeps failing its points
+    # until the worker process is restarted.
     global _DASK_SIMULATOR  # one ngspice instance per Dask worker process
     if _DASK_SIMULATOR is None:
         _DASK_SIMULATOR = Simulator(find_models(pdk_root))
@@ -385,6 +444,7 @@ def characterize(
     `workers` defaults to all cores; 0 evaluates in this process (no timeout).
     `scheduler` is a Dask scheduler address, or "local" for a LocalCluster on loopback.
     """
+    _check_sweep_limits(workers, timeout_s)
     grid = grid if grid is not None else cell.default_grid()
     points = expand_grid(cell, grid)
     models = find_models(pdk_root)
@@ -440,11 +500,20 @@ def characterize(
 
 
 def _run_inline(cell: Cell, tasks, pdk_root):
-    from bitrom_char.spice.simulator import Simulator
+    from bitrom_char.spice.simulator import NgspiceUnusableError, Simulator
 
     sim = Simulator(find_models(pdk_root))
+    broken = ""
     for tid, point in tasks:
-        yield tid, evaluate_point(cell, point, sim)
+        if broken:
+            yield tid, _failed(cell, broken)
+            continue
+        try:
+            yield tid, evaluate_point(cell, point, sim)
+        except NgspiceUnusableError as error:
+            # This process cannot simulate again; the rest stays NaN, uncached.
+            broken = str(error)
+            yield tid, _failed(cell, broken)
 
 
 def _table(cell: Cell, points, records, env: Environment) -> Table:

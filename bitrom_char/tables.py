@@ -36,6 +36,19 @@ class OutsideGridError(ValueError):
     """A lookup asked for a point outside the characterized grid."""
 
 
+def _axis_number(axis: str, value: object) -> float:
+    """Convert a lookup condition to float, naming the axis when that fails."""
+    if isinstance(value, bool):
+        raise ValueError(f"{axis}={value!r} is not a number")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{axis}={value!r} is not a number") from None
+    if math.isnan(number):
+        raise ValueError(f"{axis}=nan is invalid; give a number on or near the grid")
+    return number
+
+
 class Table:
     """Characterization results of one cell over a grid."""
 
@@ -145,6 +158,7 @@ class Table:
                     )
                 continue
             if is_number:
+                conditions = {**conditions, axis: _axis_number(axis, conditions[axis])}
                 numeric.append(axis)
                 continue
             wanted = conditions[axis]

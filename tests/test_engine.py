@@ -107,7 +107,7 @@ def test_op_measurement(sim):
         ({"corner": "xx"}, "unknown process corner 'xx'"),
         ({"analysis": "noise foo"}, "analysis 'noise foo' is invalid"),
         ({"params": {"1bad": 1.0}}, "not a valid identifier"),
-        ({"temp_c": math.nan}, "not a finite temperature"),
+        ({"temp_c": math.nan}, "temp_c=nan is not finite"),
     ],
 )
 def test_deck_rejects_bad_input(kwargs, message):

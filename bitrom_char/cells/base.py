@@ -50,7 +50,7 @@ class Cell:
         if "corner" in point:
             validate_corner(str(point["corner"]))
         if "vdd_v" in point and "temp_c" in point:
-            validate_supply(float(point["vdd_v"]), float(point["temp_c"]))
+            validate_supply(point["vdd_v"], point["temp_c"])
 
     def key_text(self, point: Mapping[str, object]) -> str:
         """Return text that fully determines the point's result (netlists, meas lines)."""

@@ -82,6 +82,10 @@ class CircuitCosts:
         The ROM and accumulator tables are required and the eDRAM table is
         optional. A missing required table raises MissingTableError.
         """
+        from bitrom_char.pdk import validate_corner, validate_supply
+
+        validate_corner(corner)
+        validate_supply(vdd_v, temp_c)
         found, where = load_tables(tables)
         for name in ("rom_column", "accumulator"):
             if name not in found:

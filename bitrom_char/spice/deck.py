@@ -14,6 +14,63 @@ from bitrom_char.pdk import data_dir, validate_corner
 from bitrom_char.spice.measure import Measurement
 
 _ANALYSES = ("tran", "op", "dc", "ac")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+# Names an ngspice expression may use without defining them (ngspice 39 manual,
+# "Parameters, functions, expressions").
+_BUILTINS = frozenset(
+    ["abs", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "exp", "ln", "log", "log10", "pow", "pwr", "min", "max", "sgn", "ternary_fcn", "gauss", "agauss", "unif", "aunif", "limit", "int", "nint", "floor", "ceil", "pi", "e", "temper", "hertz", "time", "v", "i", "if"]
+)
+
+
+def _number(name: str, value: object) -> float:
+    """Convert a parameter value to float, naming the parameter when that fails."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"parameter {name}={value!r} is not a number; give it in SI units, "
+            "for example 1e-15 for 1 fF"
+        ) from None
+    if not math.isfinite(number):
+        raise ValueError(f"parameter {name}={value} is not finite")
+    return number
+
+
+def _check_transient(analysis: str) -> None:
+    """Raise ValueError unless `tran` has a positive step and a stop time after it."""
+    from bitrom_char.spice.simulator import spice_number
+
+    words = analysis.split()
+    if len(words) < 3:
+        raise ValueError(
+            f"analysis {analysis!r} is invalid; a transient needs a step and a stop "
+            "time, for example 'tran 1p 6n'"
+        )
+    try:
+        times = [spice_number(word) for word in words[1:5]]
+    except ValueError as error:
+        raise ValueError(f"analysis {analysis!r} is invalid: {error}") from None
+    step, stop = times[0], times[1]
+    if not (step > 0 and stop > 0 and step <= stop):
+        raise ValueError(f"analysis {analysis!r} is invalid; use 0 < step <= stop time")
+    if len(times) >= 3 and not 0 <= times[2] < stop:
+        raise ValueError(
+            f"analysis {analysis!r} is invalid; the start time must lie in [0, stop)"
+        )
+
+
+def _undefined_parameters(
+    netlist: str, params: Mapping[str, float], extra: str
+) -> list:
+    """Names used inside {...} expressions that nothing defines."""
+    defined = set(params)
+    for text in (netlist, extra):
+        defined.update(m.group(1) for m in re.finditer(r"([A-Za-z_]\w*)\s*=", text))
+    used = set()
+    for expression in re.findall(r"\{([^{}]*)\}", netlist):
+        used.update(_IDENTIFIER.findall(expression))
+    known = {name.lower() for name in defined} | _BUILTINS
+    return sorted(name for name in used if name.lower() not in known)
 
 
 @dataclass(frozen=True)
@@ -39,26 +96,60 @@ class Deck:
 
     def __post_init__(self) -> None:
         validate_corner(self.corner)
+        if "\n" in self.title or "\r" in self.title:
+            raise ValueError(
+                f"title {self.title!r} is invalid; a line break would add a netlist line"
+            )
         kind = self.analysis.split()[0].lower() if self.analysis.strip() else ""
         if kind not in _ANALYSES:
             raise ValueError(
                 f"analysis {self.analysis!r} is invalid; start it with one of "
                 f"{', '.join(_ANALYSES)}, for example 'tran 1p 6n'"
             )
-        if not math.isfinite(self.temp_c):
-            raise ValueError(f"temp_c={self.temp_c} is not a finite temperature")
+        if kind == "tran":
+            _check_transient(self.analysis)
+        temp_c = _number("temp_c", self.temp_c)
+        if temp_c < -273.15:
+            raise ValueError(f"temp_c={temp_c} is below absolute zero")
         for name, value in self.params.items():
             if not re.fullmatch(r"[A-Za-z_]\w*", name):
                 raise ValueError(f"parameter name {name!r} is not a valid identifier")
-            if not math.isfinite(float(value)):
-                raise ValueError(f"parameter {name}={value} is not finite")
+            _number(name, value)
+        for path in self.includes:
+            if not Path(path).is_file():
+                raise FileNotFoundError(f"include file {path} does not exist")
+        self._check_measurement_names()
+        extra = "".join(
+            Path(path).read_text(errors="replace") for path in self.includes
+        )
+        undefined = _undefined_parameters(self.netlist, self.params, extra)
+        if undefined:
+            raise ValueError(
+                f"deck {self.title!r}: the netlist uses undefined parameters "
+                f"{', '.join(undefined)}; add them to params or define them with .param"
+            )
+
+    def _check_measurement_names(self) -> None:
+        from bitrom_char.spice.measure import vector_name
+
         names = [m.name for m in self.measurements]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"measurement names repeat: {', '.join(duplicates)}")
-        for path in self.includes:
-            if not Path(path).is_file():
-                raise FileNotFoundError(f"include file {path} does not exist")
+        # ngspice stores a measurement as a vector of its name, which would hide the
+        # time axis or a node of the same name from the measurements after it.
+        taken = {"time"}
+        for measurement in self.measurements:
+            for expr in measurement.expressions():
+                vector = vector_name(expr)
+                if vector:
+                    taken.add(vector.split("#")[0])
+        for name in names:
+            if name.lower() in taken:
+                raise ValueError(
+                    f"measurement name {name!r} is also a vector of the simulation; "
+                    "rename the measurement, for example to v_" + name
+                )
 
     @property
     def analysis_kind(self) -> str:

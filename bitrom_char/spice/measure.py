@@ -31,6 +31,22 @@ def _check_edge(edge: str) -> None:
         raise ValueError(f"edge {edge!r} is invalid; use one of {', '.join(_EDGES)}")
 
 
+def _check_count(label: str, n: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{label}={n!r} is invalid; count edges from 1")
+
+
+def _check_finite(label: str, value: object, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{label}={value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{label}={value!r} is invalid; give a finite number")
+
+
 def vector_name(expr: str) -> str | None:
     """Map v(node) and i(source) to ngspice's vector names, or None for other forms."""
     match = re.fullmatch(r"\s*v\(\s*([^,()\s]+)\s*\)\s*", expr, re.IGNORECASE)
@@ -103,6 +119,10 @@ class Measurement:
             return math.nan
         return float(match.group(1))
 
+    def window_problem(self, stop_s: float) -> str | None:
+        """Return why the measurement cannot use a run that stops at `stop_s`, if so."""
+        return None
+
     def diagnose(self, waves: Mapping[str, np.ndarray], output: str) -> str:
         """Return why the measurement failed, from the waveforms and ngspice output."""
         for expr in self.expressions():
@@ -138,6 +158,10 @@ class Delay(Measurement):
         super().__post_init__()
         _check_edge(self.trig_edge)
         _check_edge(self.targ_edge)
+        _check_count("trig_n", self.trig_n)
+        _check_count("targ_n", self.targ_n)
+        _check_finite("trig_val", self.trig_val)
+        _check_finite("targ_val", self.targ_val)
 
     def command(self, analysis: str) -> str:
         return (
@@ -172,6 +196,8 @@ class When(Measurement):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_edge(self.edge)
+        _check_count("n", self.n)
+        _check_finite("val", self.val)
 
     def command(self, analysis: str) -> str:
         return (
@@ -193,6 +219,10 @@ class Find(Measurement):
 
     expr: str = "v(out)"
     at_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_finite("at_s", self.at_s)
 
     def command(self, analysis: str) -> str:
         return f"meas {analysis} {self.name} find {self.expr} at={self.at_s:.6g}"
@@ -217,6 +247,32 @@ class _Window(Measurement):
     to_s: float | None = None
 
     keyword = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_finite("from_s", self.from_s, allow_none=True)
+        _check_finite("to_s", self.to_s, allow_none=True)
+        if self.from_s is not None and self.from_s < 0:
+            raise ValueError(f"from_s={self.from_s} is invalid; use a time >= 0")
+        if (
+            self.from_s is not None
+            and self.to_s is not None
+            and self.from_s >= self.to_s
+        ):
+            raise ValueError(
+                f"window from_s={self.from_s} .. to_s={self.to_s} is empty or "
+                "reversed; use from_s < to_s"
+            )
+
+    def window_problem(self, stop_s: float) -> str | None:
+        # ngspice would clip the window to the run and report a value for a shorter
+        # window than requested.
+        if self.to_s is not None and self.to_s > stop_s * (1 + 1e-9):
+            return (
+                f"window ends at {self.to_s:g} s, after the simulation stops at "
+                f"{stop_s:g} s"
+            )
+        return None
 
     def command(self, analysis: str) -> str:
         window = _window(self.from_s, self.to_s)

@@ -24,6 +24,8 @@ from bitrom_char.pdk import ModelLibrary, validate_corner
 log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[A-Za-z_][\w.]*")
+# Last line of every trimmed file: a file without it was cut short and is rewritten.
+END_MARK = "* end of trimmed sky130 models"
 _BIN_SUFFIX = re.compile(r"\.\d+$")
 
 
@@ -166,15 +168,27 @@ def trimmed_library(
     ).hexdigest()[:20]
     folder = cache_dir or default_cache_dir()
     path = folder / f"sky130_{corner}_{key}.spice"
-    if path.is_file():
+    if _is_complete(path):
         return path, needed
     folder.mkdir(parents=True, exist_ok=True)
     parts = [f"* trimmed from {models.lib_path} section {corner}"]
     parts += [block.text for block in blocks if block.kind == "line"]
     parts += [block.text for block in blocks if block.name in needed]
+    parts.append(END_MARK)
     _atomic_write(path, "\n".join(parts) + "\n")
     log.debug("wrote trimmed models %s (%d blocks)", path, len(needed))
     return path, needed
+
+
+def _is_complete(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - len(END_MARK) - 2))
+            return handle.read().decode(errors="replace").strip().endswith(END_MARK)
+    except FileNotFoundError:
+        return False
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -19,7 +19,7 @@ import math
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,27 @@ _SUFFIXES = {
 
 class NgspiceNotFoundError(OSError):
     """libngspice could not be found or loaded."""
+
+
+class NgspiceUnusableError(RuntimeError):
+    """ngspice stopped after a fatal error and cannot run again in this process.
+
+    The sweep's worker processes exit on it and are replaced.
+    """
+
+
+# Output of ngspice 39 when loading a netlist failed.
+LOAD_ERRORS = (
+    "circuit not parsed",
+    "there aren't any circuits loaded",
+    "unable to find definition of model",
+    "could not find a valid modelname",
+    "unknown subckt",
+    "no such vector",
+    "undefined parameter",
+    "error on line",
+    "fatal error",
+)
 
 
 def spice_number(text: str) -> float:
@@ -158,6 +179,7 @@ class Simulator:
         self._loaded_params: dict[str, float] = {}
         self._model_files: dict[tuple, Path] = {}
         self.loads = 0
+        self.broken = ""
 
     def model_file(self, deck: Deck) -> Path:
         """Return the trimmed model file for the deck's corner and devices."""
@@ -199,6 +221,12 @@ class Simulator:
     def _load(self, deck: Deck, model_file: Path) -> None:
         from PySpice.Spice.NgSpice.Shared import NgSpiceCircuitError
 
+        if self.broken:
+            raise NgspiceUnusableError(
+                f"ngspice stopped after an earlier fatal error ({self.broken}); "
+                "start a new process"
+            )
+
         key = hashlib.sha256(
             (deck.structure_text(model_file) + f"\n.temp {deck.temp_c!r}").encode()
         ).hexdigest()
@@ -216,14 +244,25 @@ class Simulator:
         self._command("destroy all")
         self._command("remcirc")
         self._loaded_key = None
+        failure = ""
         try:
             self._ngspice.load_circuit(deck.render(model_file))
-        except NgSpiceCircuitError as error:
-            output = "\n".join(self._ngspice._stdout + self._ngspice._stderr)
+        except (NgSpiceCircuitError, NameError) as error:
+            # PySpice raises NameError when ngSpice_Circ returns non-zero.
+            failure = str(error) or type(error).__name__
+        output = "\n".join(self._ngspice._stdout + self._ngspice._stderr)
+        lower = output.lower()
+        if "cannot recover" in lower or "awaits to be detached" in lower:
+            self.broken = _load_error(output) or failure
+            raise NgspiceUnusableError(
+                f"ngspice failed fatally on the netlist of {deck.title!r}: "
+                f"{self.broken}; start a new process"
+            )
+        if failure or any(text in lower for text in LOAD_ERRORS):
             raise ValueError(
                 f"ngspice rejected the netlist of {deck.title!r}: "
-                f"{_first_error(output) or error}"
-            ) from error
+                f"{_load_error(output) or failure}"
+            )
         self.loads += 1
         self._loaded_key = key
         self._loaded_params = params
@@ -239,6 +278,11 @@ class Simulator:
         ok, output, fallback = self._analyse(deck)
         analysis_s = time.perf_counter() - start
 
+        if not ok and any(text in output.lower() for text in LOAD_ERRORS):
+            self._loaded_key = None
+            raise ValueError(
+                f"ngspice rejected the netlist of {deck.title!r}: {_load_error(output)}"
+            )
         if not ok:
             reason = f"did not converge: {_first_error(output) or 'analysis failed'}"
             log.warning("%s: %s", deck.title, reason)
@@ -254,16 +298,25 @@ class Simulator:
         values: dict[str, float] = {}
         reasons: dict[str, str] = {}
         waves: dict[str, np.ndarray] | None = None
-        for measurement in deck.measurements:
+        stop_s = self._stop_time(deck)
+        for index, measurement in enumerate(deck.measurements):
+            problem = measurement.window_problem(stop_s)
+            if problem:
+                values[measurement.name] = math.nan
+                reasons[measurement.name] = problem
+                continue
+            # ngspice stores each result as a vector of the measurement's name; a
+            # private name keeps it from shadowing a node or the time axis.
+            private = replace(measurement, name=f"bitrom_meas_{index}")
             text = ""
-            for line in measurement.command(deck.analysis_kind).splitlines():
+            for line in private.command(deck.analysis_kind).splitlines():
                 _, printed = self._command(line)
                 text += printed + "\n"
-            value = measurement.parse(text)
+            value = private.parse(text)
             values[measurement.name] = value
             if math.isnan(value):
                 waves = waves if waves is not None else self.vectors()
-                reasons[measurement.name] = measurement.diagnose(waves, text)
+                reasons[measurement.name] = private.diagnose(waves, text)
         saved = {}
         if deck.save:
             saved = self.vectors(("time", *deck.save))
@@ -304,6 +357,11 @@ class Simulator:
             if ok and not _has_convergence_error(output) and self._completed(deck):
                 return True, output, label
         return False, output, "gear+maxstep"
+
+    def _stop_time(self, deck: Deck) -> float:
+        if deck.analysis_kind != "tran":
+            return math.inf
+        return spice_number(deck.analysis.split()[2])
 
     def _completed(self, deck: Deck) -> bool:
         if deck.analysis_kind != "tran":
@@ -348,6 +406,18 @@ def _vector_key(name: str) -> str:
 def _has_convergence_error(output: str) -> bool:
     lower = output.lower()
     return any(text in lower for text in CONVERGENCE_ERRORS)
+
+
+def _load_error(output: str) -> str:
+    """Return the first error line, with the line after it when it ends in ':'."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        lower = line.lower()
+        if any(text in lower for text in LOAD_ERRORS) or "error" in lower:
+            if line.endswith(":") and index + 1 < len(lines):
+                return f"{line} {lines[index + 1]}"
+            return line
+    return ""
 
 
 def _first_error(output: str) -> str:
