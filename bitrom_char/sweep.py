@@ -59,7 +59,7 @@ def expand_grid(cell: Cell, grid: Mapping[str, Iterable]) -> list[dict]:
     for axis in cell.axes:
         raw = grid[axis]
         if isinstance(raw, (str, bytes)) or not isinstance(raw, Iterable):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004 - all bad grid input is a ValueError
                 f"{cell.name}: grid axis {axis}={raw!r} is not a list; "
                 f"give a list such as [{raw!r}]"
             )

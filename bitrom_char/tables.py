@@ -39,7 +39,7 @@ class OutsideGridError(ValueError):
 def _axis_number(axis: str, value: object) -> float:
     """Convert a lookup condition to float, naming the axis when that fails."""
     if isinstance(value, bool):
-        raise ValueError(f"{axis}={value!r} is not a number")
+        raise ValueError(f"{axis}={value!r} is not a number")  # noqa: TRY004
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
