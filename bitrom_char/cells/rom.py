@@ -1157,6 +1157,8 @@ def plot_sense_margin(table, path: str | Path) -> Path:
             markerfacecolor="white", color=line.get_color(),
         )  # fmt: skip
     axes.set_xscale("log", base=2)
+    rows = sorted(df["rows"].unique())
+    axes.set_xticks(rows, [str(int(r)) for r in rows])
     axes.set_xlabel("rows per column")
     axes.set_ylabel("worst sense margin (V)")
     axes.set_title("ROM column sense margin (hollow: a read failed)")
