@@ -393,7 +393,7 @@ def column_netlist(
     held for hold_s and read. The other rows - 1 cells store `complement_v`, and the
     write bit line sits at `complement_v` outside the write: both are the worst case
     for the target cell. Without `write` the target cell's storage node starts at
-    parameter `sn_start_v` and is read at once. data_params() gives the values.
+    parameter `sn_start_v` and is read after hold_s. data_params() gives the values.
     """
     timing = access_timing(design, hold_s, write)
     wwl_on_v, wwl_off_v = design.wwl_levels_v(vdd_v)
@@ -853,9 +853,10 @@ def critical_level_v(
 ) -> float:
     """Find the storage level at which a read of `data` just keeps the sense margin.
 
-    The read outcome depends only on the storage level when the read starts and
-    moves monotonically with it, so Brent's method over that level (one column read
-    per step) finds the boundary. A stored 1 may decay down to the returned level,
+    The read outcome depends only on the storage level when the read starts, and a
+    higher level drives the storage transistor harder and discharges the read bit
+    line further, so Brent's method over that level (one column read per step)
+    finds the boundary. A stored 1 may decay down to the returned level,
     a stored 0 may rise up to it. Returns +inf for a 0 when even a level of VDD
     still reads as 0. Raises MeasurementError when the freshly stored level itself
     fails to read.
