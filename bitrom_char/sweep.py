@@ -242,6 +242,25 @@ def _worker_main(conn: Connection, cell: Cell, pdk_root: str | None) -> None:
     conn.close()
 
 
+def _worker_context():
+    """Start workers from a fork server that has the engine's modules imported.
+
+    Workers never inherit this process's ngspice instance (the server does not load
+    libngspice), and they skip about 0.4 s of imports that a spawned process pays.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(
+        [
+            "bitrom_char.sweep",
+            "bitrom_char.spice.simulator",
+            "PySpice.Spice.NgSpice.Shared",
+        ]
+    )
+    return context
+
+
 @dataclass
 class _Worker:
     process: multiprocessing.Process
@@ -276,7 +295,7 @@ class ProcessPool:
         self.timeout_s = timeout_s
         self.recycle_after = recycle_after
         self.pdk_root = pdk_root
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _worker_context()
         self._workers: list[_Worker] = []
 
     def _start(self) -> _Worker:

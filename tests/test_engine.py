@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -119,3 +122,23 @@ def test_deck_rejects_bad_input(kwargs, message):
 def test_measurement_rejects_bad_edge():
     with pytest.raises(ValueError, match="edge 'up' is invalid"):
         When("t", "v(a)", 0.5, "up")
+
+
+def test_pyspice_imported_first_still_loads(tmp_path):
+    # PySpice reads NGSPICE_LIBRARY_PATH when imported; Debian has no libngspice.so.
+    script = tmp_path / "first.py"
+    script.write_text(
+        "import PySpice.Spice.NgSpice.Shared\n"
+        "from bitrom_char.spice.simulator import ngspice_version\n"
+        "print(ngspice_version())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NGSPICE_LIBRARY_PATH"}
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-1000:]
+    assert result.stdout.strip()

@@ -128,9 +128,14 @@ def _shared_ngspice():
     """Load libngspice once per process and apply the sky130 init commands."""
     # PySpice reads NGSPICE_LIBRARY_PATH when the class is first used; Debian ships
     # only libngspice.so.0, which PySpice does not look for on its own.
-    os.environ["NGSPICE_LIBRARY_PATH"] = _library_path()
+    library = _library_path()
+    os.environ["NGSPICE_LIBRARY_PATH"] = library
     logging.getLogger("PySpice").setLevel(logging.CRITICAL)
     from PySpice.Spice.NgSpice.Shared import NgSpiceShared
+
+    # PySpice copies the variable when its module is first imported, which may have
+    # happened before this function ran; set the class attribute as well.
+    NgSpiceShared.LIBRARY_PATH = library
 
     # PySpice prints "Unsupported Ngspice version 39" on stdout; it is not an error.
     with contextlib.redirect_stdout(io.StringIO()):
