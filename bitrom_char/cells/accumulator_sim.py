@@ -130,7 +130,10 @@ def sequence_deck(
     netlist = "\n".join(
         [
             accumulator_subckt(design),
-            "vvdd vdd 0 {vdd_v}",
+            # The supply ramps up from 0 V while the reset is low. A DC start at
+            # full VDD needed gmin stepping at some supplies (1.45 V, tt), and the
+            # engine's PySpice layer counts those stderr notes as a failed run.
+            "vvdd vdd 0 pwl(0 0 {0.1*period_s} {vdd_v})",
             stimulus_sources(operations, TRANSITION_S),
             f"{INSTANCE} {ports} {design.subckt_name}",
         ]
