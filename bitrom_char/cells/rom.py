@@ -384,7 +384,7 @@ def _time_step_s(stop_s: float) -> float:
 
     ngspice also caps its internal step at this value.
     """
-    return max(10e-12, stop_s / 5000)
+    return max(10e-12, stop_s / 2000)
 
 
 def _pwl(points: Sequence[tuple[float, str]]) -> str:
@@ -720,17 +720,20 @@ def settle_time_s(
 ) -> float:  # fmt: skip
     """Time after `start_s` from which the line stays within `tol_v` of `level_v`.
 
-    Returns NaN when the line is still outside the band at `stop_s`.
+    The entry into the band is interpolated linearly between time points. Returns
+    NaN when the line is still outside the band at `stop_s`.
     """
-    inside = (time_s >= start_s) & (time_s <= stop_s)
-    t = time_s[inside]
-    outside = np.abs(line_v[inside] - level_v) > tol_v
-    if t.size == 0 or outside[-1]:
+    window = (time_s >= start_s) & (time_s <= stop_s)
+    t = time_s[window]
+    error_v = np.abs(line_v[window] - level_v) - tol_v
+    if t.size == 0 or error_v[-1] > 0:
         return math.nan
-    last_out = np.nonzero(outside)[0]
-    if last_out.size == 0:
+    outside = np.nonzero(error_v > 0)[0]
+    if outside.size == 0:
         return 0.0
-    return float(t[last_out[-1] + 1] - start_s)
+    k = outside[-1]
+    fraction = error_v[k] / (error_v[k] - error_v[k + 1])
+    return float(t[k] + fraction * (t[k + 1] - t[k]) - start_s)
 
 
 def latch_decision(
@@ -923,7 +926,7 @@ class RomColumnCell(Cell):
         "leakage_a": "A",
         "read_ok": "1",
     }
-    version = "2"
+    version = "3"
 
     def validate_point(self, point: Mapping[str, object]) -> None:
         super().validate_point(point)
