@@ -22,6 +22,7 @@ from bitrom_char.cells.accumulator_netlist import (
 from bitrom_char.cells.accumulator_sim import (
     activation_samples,
     gated_clock_max,
+    leakage_deck,
     random_operations,
     run_sequence,
 )
@@ -222,6 +223,14 @@ def test_zero_trits_hold_register(sim):
     )
     assert peak_v < 0.18, f"gated clock rose to {peak_v} V with every trit zero"
     assert not math.isnan(peak_v)
+
+
+def test_leakage_at_dc_is_nanoamps(sim):
+    # A latch left at its metastable DC point would draw microamps.
+    result = sim.run(leakage_deck(AccumulatorDesign(), vdd_v=1.45))
+    assert result.reasons == {}
+    current_a = -result.values["i_leak_a"]
+    assert 0.1e-9 < current_a < 20e-9
 
 
 @pytest.mark.slow
