@@ -271,11 +271,11 @@ class AccumulatorCell(Cell):
             if run.exact and not reason and delay < 0.8 * period:
                 break
             if 2 * period > MAX_RELAXED_PERIOD_S:
-                why = reason or run.first_error() or f"ripple took {delay:.3g} s"
-                why = f"no exact run at {period:.3g} s period: {why}"
+                failure = reason or run.first_error() or f"ripple took {delay:.3g} s"
+                failure = f"no exact run at {period:.3g} s period: {failure}"
                 return {"delay_s": math.nan, "fmax_hz": math.nan}, {
-                    "delay_s": why,
-                    "fmax_hz": why,
+                    "delay_s": failure,
+                    "fmax_hz": failure,
                 }
             period *= 2
 
@@ -321,9 +321,9 @@ class AccumulatorCell(Cell):
 def _pin_edges(operations, count):
     """Pick the input edges whose charge gives each pin's capacitance.
 
-    The activation pin a0 is measured on its first rise inside the add phase (trit
-    wires steady at +1); the trit wires on the hold-to-sub boundary, where nz and
-    neg rise together.
+    The activation pin a0 is measured on its first rise inside the add phase, where
+    the trit wires stay at +1. The trit wires are measured on the hold-to-sub
+    boundary, where nz and neg rise together.
     """
     edges = []
     for k in range(2, 1 + count):

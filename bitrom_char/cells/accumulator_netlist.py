@@ -36,7 +36,7 @@ _SUPPLY_PINS = {"VPWR": "vpwr", "VPB": "vpwr", "VGND": "vgnd", "VNB": "vgnd"}
 
 
 def required_width(rows: int) -> int:
-    """Return the signed register width that holds any sum of `rows` trit x int8 products.
+    """Return the signed register width that fits any sum of `rows` trit x int8 products.
 
     The largest magnitude is rows x 128, reached by -1 x -128 on every row.
     """

@@ -27,7 +27,7 @@ from bitrom_char.cells.accumulator_netlist import (
     stimulus_sources,
 )
 from bitrom_char.spice import Deck, SimResult, Simulator
-from bitrom_char.spice.measure import Maximum, Measurement, OperatingPoint
+from bitrom_char.spice.measure import Measurement, OperatingPoint
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,10 @@ def random_operations(
 class SequenceRun:
     """Register values read from one simulated operation sequence.
 
-    `register` holds the value after each operation, decoded from the q node
-    voltages just before the next clock edge (None where a bit was not a valid
-    logic level); `final` is read in the quiet window after the last operation.
+    `register` contains the value after each operation, decoded from the q node
+    voltages just before the next clock edge. An entry is None where a bit was not
+    a valid logic level. `final` is read at the end of the run, after the clock
+    has stopped.
     """
 
     operations: list[tuple[int, int]]
@@ -180,6 +181,7 @@ def run_sequence(
         title=title or f"accumulator {len(operations)} operations",
     )
     result = sim.run(deck)
+
     timing = SequenceTiming(period_s, TRANSITION_S, len(operations))
     waves = result.waveforms
     register: list[int | None] = []
@@ -196,7 +198,8 @@ def run_sequence(
             result,
             waves,
         )
-    # Just before the next edge the register holds the operation's result.
+
+    # Just before the next edge the register contains the operation's result.
     for k in range(len(operations)):
         at_s = timing.edge_time_s(k + 1) - 0.05 * period_s
         value, reason = read_register(waves, design.width, at_s, vdd_v)
@@ -231,11 +234,6 @@ def gated_clock_max(run: SequenceRun, from_s: float, to_s: float) -> float:
     return float(np.max(run.waveforms["v(gclk)"][inside]))
 
 
-def gated_clock_measurement(name: str, from_s: float, to_s: float) -> Maximum:
-    """Maximum of the gated clock node in a window, as an ngspice measurement."""
-    return Maximum(name, "v(gclk)", from_s=from_s, to_s=to_s)
-
-
 def leakage_deck(
     design: AccumulatorDesign,
     *,
@@ -247,7 +245,7 @@ def leakage_deck(
 
     A DC solution is used because after switching the supply current decays
     slowly: 40 nA at 20 ns, 1.8 nA at 1 us and 1.4 nA at 3 us after the last
-    edge, against 1.2 nA at DC (tt, 1.8 V, 27 C). The reset holds every flop, so
+    edge, against 1.2 nA at DC (tt, 1.8 V, 27 C). The reset drives every flop, so
     the DC state is unique. With the reset released, the DC solver stopped at a
     latch's metastable point at 1.45 V and reported 3.3 uA.
     """
