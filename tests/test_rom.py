@@ -198,6 +198,19 @@ def test_line_loads_add_energy(sim):
     assert slow.values["read_energy_j"] > 1.05 * fast.values["read_energy_j"]
 
 
+def test_layout_parasitics_read_back(sim):
+    params = RomColumnParams.from_layout(rows=64)
+    for trit in TRITS:
+        assert params.contact_c(trit) > 0
+        assert params.wire_c_f(trit) > 0
+    for direction in DIRECTIONS:
+        for trit in TRITS:
+            west, east = worst_case_pattern(64, trit, direction)
+            read = read_column(sim, params, west, east, direction, [63])[0]
+            assert read.decoded == trit, (direction, trit)
+            assert math.isfinite(read.values["read_energy_j"]), read.reasons
+
+
 def test_short_precharge_gives_nan_energy(sim):
     west, east = worst_case_pattern(64, -1, "forward")
     params = RomColumnParams(rows=64, wire_r_ohm_per_row=200.0, precharge_time_s=1e-9)

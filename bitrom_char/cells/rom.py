@@ -41,7 +41,9 @@ DIFFUSION_LENGTH_UM = 0.29
 # caps); a minimum-width (0.14 um) met1 line then has 0.125 ohm/sq x 1.0/0.14 =
 # 0.89 ohm, and 25.8 aF/um^2 x 0.14 um + 2 x 40.6 aF/um = 0.085 fF to ground
 # (sky130_fd_sc_hd nominal tech LEF). Coupling between the stacked met1/met2/met3
-# lines is not included, so 0.1 fF is used.
+# lines is not modelled; rounding up to 0.1 fF is a rough allowance for it.
+# RomColumnParams.from_layout() takes
+# per-line values extracted from the drawn cell instead.
 WIRE_R_OHM_PER_ROW = 0.9
 WIRE_C_F_PER_ROW = 0.1e-15
 
@@ -175,10 +177,13 @@ class RomColumnParams:
         """Column parameters with the bit-line R and C extracted from the cell layout.
 
         Uses `bitrom_char.layout.parasitics.rom_parasitics()` for the drawn cell
-        (W and L from `changes` or the defaults): per-row wire R and C and the
-        contact capacitance of each line's layer. NOTE: the contacts' series
-        resistance (tens of ohms) is left out; it is small next to the cell's
-        on-resistance of several kilohms.
+        (W and L from `changes` or the defaults): per-row wire R and C, the plate
+        coupling to the lines stacked above and below (counted as capacitance to
+        ground) and the contact capacitance of each line's layer. Both sides get
+        the west side's layers, whose 0 line is the resistive li1 one; the drawn
+        east side routes its 0 line on met3, so forward reads come out slower
+        than drawn. NOTE: the contacts' series resistance (tens of ohms) is left
+        out; it is small next to the cell's on-resistance of several kilohms.
         """
         from bitrom_char.layout.parasitics import rom_parasitics
 
@@ -186,12 +191,21 @@ class RomColumnParams:
         l_um = float(changes.get("cell_l_um", cls.cell_l_um))
         extracted = rom_parasitics(w_um=w_um, l_um=l_um)
         layer = extracted["trit_layer"]
+        coupling = extracted.get("bitline_coupling_c_per_row_f", {})
+
+        def coupled_c_f(name: str) -> float:
+            pairs = [k.split(":", 1)[1] for k in coupling if k.startswith("W:")]
+            return sum(
+                coupling[f"W:{pair}"] for pair in pairs if name in pair.split("-")
+            )
+
         values = {
             "wire_r_ohm_per_row": {
                 t: extracted["bitline_r_per_row_ohm"][layer[t]] for t in TRITS
             },
             "wire_c_f_per_row": {
-                t: extracted["bitline_c_per_row_f"][layer[t]] for t in TRITS
+                t: extracted["bitline_c_per_row_f"][layer[t]] + coupled_c_f(layer[t])
+                for t in TRITS
             },
             "contact_c_f": {
                 t: extracted["bitline_contact_c_f"][layer[t]] for t in TRITS
