@@ -3,7 +3,9 @@
 For each direction and trit it prints the decoded trit, the sensed line voltage and
 the read energy of both netlists. The per-row netlist has one device line per row;
 the lumped one has the 32 segments that the rom_column table uses. Simulation times
-and their ratio follow. Run: `python benchmarks/bench_rom_2048.py [--rows N] [--trits -1,0,1]`.
+and their ratio follow.
+
+Run: `python benchmarks/bench_rom_2048.py [--rows N] [--trits=-1,0,1]`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2048, help="rows per column")
     parser.add_argument(
-        "--trits", default="-1,0,1", help="comma-separated trits to read"
+        "--trits",
+        default="-1,0,1",
+        help="comma-separated trits to read; write --trits=-1,0 for a leading minus",
     )
     args = parser.parse_args()
     trits = [int(t) for t in args.trits.split(",")]

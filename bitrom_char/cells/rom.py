@@ -176,10 +176,11 @@ class RomColumnParams:
     def from_layout(cls, **changes: object) -> RomColumnParams:
         """Column parameters with the bit-line R and C extracted from the cell layout.
 
-        Uses `bitrom_char.layout.parasitics.rom_parasitics()` for the drawn cell
-        (W and L from `changes` or the defaults): per-row wire R and C, the plate
-        coupling to the lines stacked above and below (counted as capacitance to
-        ground) and the contact capacitance of each line's layer. Both sides get
+        Uses `bitrom_char.layout.parasitics.rom_parasitics()` for the drawn cell,
+        with W and L from `changes` or the defaults. It takes the per-row wire R
+        and C, the plate coupling to the lines stacked above and below (counted
+        as capacitance to ground) and the contact capacitance of each line's
+        layer. Both sides get
         the west side's layers, whose 0 line is the resistive li1 one; the drawn
         east side routes its 0 line on met3, so forward reads come out slower
         than drawn. NOTE: the contacts' series resistance (tens of ohms) is left
