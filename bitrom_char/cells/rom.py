@@ -180,11 +180,11 @@ class RomColumnParams:
         with W and L from `changes` or the defaults. It takes the per-row wire R
         and C, the plate coupling to the lines stacked above and below (counted
         as capacitance to ground) and the contact capacitance of each line's
-        layer. Both sides get
-        the west side's layers, whose 0 line is the resistive li1 one; the drawn
-        east side routes its 0 line on met3, so forward reads come out slower
-        than drawn. NOTE: the contacts' series resistance (tens of ohms) is left
-        out; it is small next to the cell's on-resistance of several kilohms.
+        layer. Both sides get the west side's layers, whose 0 line is the
+        resistive li1 one. The drawn east side routes its 0 line on met3, so
+        forward reads come out slower than drawn. NOTE: the contacts' series
+        resistance (tens of ohms) is left out, because it is small next to the
+        cell's on-resistance of several kilohms.
         """
         from bitrom_char.layout.parasitics import rom_parasitics
 
