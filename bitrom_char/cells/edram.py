@@ -853,7 +853,7 @@ def critical_level_v(
 ) -> float:
     """Find the storage level at which a read of `data` just keeps the sense margin.
 
-    The read outcome depends only on the storage level when the read starts, and a
+    The read outcome depends only on the storage level when the read starts. A
     higher level drives the storage transistor harder and discharges the read bit
     line further, so Brent's method over that level (one column read per step)
     finds the boundary. A stored 1 may decay down to the returned level,
