@@ -394,12 +394,14 @@ def schedule_reads(params: RomColumnParams, rows: Sequence[int]) -> list[ReadSlo
     return slots
 
 
-def _time_step_s(stop_s: float) -> float:
-    """Return the transient step: 10 ps, coarser for long runs.
+def _time_step_s(stop_s: float, hold_s: float) -> float:
+    """Return the transient step, which ngspice also uses as its maximum step.
 
-    ngspice also caps its internal step at this value.
+    Reads need 10 ps: at 2,048 rows a 29 ps step shifts the read energy by up to
+    35 %, while 10 ps agrees with 2 ps within 0.5 %. A run that holds the word line
+    on only follows a slowly settling line, so 2,000 steps suffice there.
     """
-    return max(10e-12, stop_s / 2000)
+    return max(10e-12, stop_s / 2000) if hold_s > 0 else 10e-12
 
 
 def _pwl(points: Sequence[tuple[float, str]]) -> str:
@@ -645,7 +647,9 @@ def column_deck(
     deck = Deck(
         title=f"rom column {params.rows} rows {direction}",
         netlist=netlist,
-        analysis=f"tran {_time_step_s(slots[-1].end_s):.6g} {slots[-1].end_s:.6g}",
+        analysis=(
+            f"tran {_time_step_s(slots[-1].end_s, hold_s):.6g} {slots[-1].end_s:.6g}"
+        ),
         measurements=measurements,
         corner=corner,
         temp_c=temp_c,
@@ -697,9 +701,11 @@ class ReadResult:
 
     Energies are per column access. They count the energy drawn from VDD by the
     precharge supply and clock, by the source-line levels and by the word-line
-    driver. Each level is modelled as a linear regulator fed from VDD, so it draws
-    what it sources and returns nothing for what it sinks. NaN entries carry a
-    reason in `reasons`.
+    driver. Supplies count the net charge they source over the access, as a
+    decoupled supply delivers it. Each level is modelled as a linear regulator fed
+    from VDD, so it draws its net sourced charge and returns nothing for charge it
+    sinks. Pulse drivers (clocks, word line) count the charge they source. NaN
+    entries carry a reason in `reasons`.
     """
 
     row: int
@@ -723,7 +729,19 @@ class ReadResult:
 def _supply_energy_j(
     time_s: np.ndarray, current_a: np.ndarray, level_v: float, start: float, stop: float
 ) -> float:
-    """Energy a supply at `level_v` delivers while sourcing current, over a window."""
+    """Energy of the net charge a decoupled supply at `level_v` sources in a window.
+
+    A supply that sinks more than it sources over the window counts zero.
+    """
+    inside = (time_s >= start) & (time_s <= stop)
+    charge_c = np.trapezoid(-current_a[inside], time_s[inside])
+    return float(level_v * max(charge_c, 0.0))
+
+
+def _driver_energy_j(
+    time_s: np.ndarray, current_a: np.ndarray, level_v: float, start: float, stop: float
+) -> float:
+    """Energy a pulse driver at `level_v` draws: the charge it sources, in a window."""
     inside = (time_s >= start) & (time_s <= stop)
     sourced = np.clip(-current_a[inside], 0.0, None)
     return float(level_v * np.trapezoid(sourced, time_s[inside]))
@@ -836,7 +854,7 @@ def _add_energy_and_timing(
     precharge = _supply_energy_j(
         time_s, waves["i(vdd)"], params.vdd_v, start, slot.end_s
     )
-    precharge += _supply_energy_j(
+    precharge += _driver_energy_j(
         time_s, waves["i(vprechargeb)"], params.vdd_v, start, slot.end_s
     )
     drive = sum(
@@ -845,16 +863,16 @@ def _add_energy_and_timing(
         )
         for t in TRITS
     )
-    wordline = _supply_energy_j(
+    wordline = _driver_energy_j(
         time_s, waves[f"i(vwl{slot.row})"], params.wordline_v, start, slot.end_s
     )
     sense = 0.0
     if params.sense_stage == "latch":
-        sense = sum(
-            _supply_energy_j(
-                time_s, waves[f"i({name})"], params.vdd_v, start, slot.end_s
-            )
-            for name in ("vsense", "vsenseclkb")
+        sense = _supply_energy_j(
+            time_s, waves["i(vsense)"], params.vdd_v, start, slot.end_s
+        )
+        sense += _driver_energy_j(
+            time_s, waves["i(vsenseclkb)"], params.vdd_v, start, slot.end_s
         )
         read.values["sense_energy_j"] = sense
     far_line = waves[f"v({column.far_nodes[read.line]})"]
@@ -941,7 +959,7 @@ class RomColumnCell(Cell):
         "leakage_a": "A",
         "read_ok": "1",
     }
-    version = "3"
+    version = "4"
 
     def validate_point(self, point: Mapping[str, object]) -> None:
         super().validate_point(point)
