@@ -398,7 +398,7 @@ def _time_step_s(stop_s: float, hold_s: float) -> float:
     """Return the transient step, which ngspice also uses as its maximum step.
 
     Reads need 10 ps: at 2,048 rows a 29 ps step shifts the read energy by up to
-    35 %, while 10 ps agrees with 2 ps within 0.5 %. A run that holds the word line
+    35 %, while 10 ps agrees with 2 ps within 0.5 %. A run that keeps the word line
     on only follows a slowly settling line, so 2,000 steps suffice there.
     """
     return max(10e-12, stop_s / 2000) if hold_s > 0 else 10e-12
