@@ -18,6 +18,7 @@ CELLS = {
     "rom": "bitrom_char.cells.rom:RomColumnCell",
     "accumulator": "bitrom_char.cells.accumulator:AccumulatorCell",
     "edram": "bitrom_char.cells.edram:EdramCell",
+    "edram_variants": "bitrom_char.cells.edram:EdramVariantsCell",
 }
 DEFAULT_OUTPUT = Path("bitrom-out")
 

@@ -61,9 +61,9 @@ def vector_name(expr: str) -> str | None:
 def _window(from_s: float | None, to_s: float | None) -> str:
     parts = []
     if from_s is not None:
-        parts.append(f"from={from_s:.6g}")
+        parts.append(f"from={from_s:.12g}")
     if to_s is not None:
-        parts.append(f"to={to_s:.6g}")
+        parts.append(f"to={to_s:.12g}")
     return " ".join(parts)
 
 
@@ -165,8 +165,8 @@ class Delay(Measurement):
 
     def command(self, analysis: str) -> str:
         return (
-            f"meas {analysis} {self.name} trig {self.trig} val={self.trig_val:.6g} "
-            f"{self.trig_edge}={self.trig_n} targ {self.targ} val={self.targ_val:.6g} "
+            f"meas {analysis} {self.name} trig {self.trig} val={self.trig_val:.12g} "
+            f"{self.trig_edge}={self.trig_n} targ {self.targ} val={self.targ_val:.12g} "
             f"{self.targ_edge}={self.targ_n}"
         )
 
@@ -201,7 +201,7 @@ class When(Measurement):
 
     def command(self, analysis: str) -> str:
         return (
-            f"meas {analysis} {self.name} when {self.expr}={self.val:.6g} "
+            f"meas {analysis} {self.name} when {self.expr}={self.val:.12g} "
             f"{self.edge}={self.n}"
         )
 
@@ -225,7 +225,7 @@ class Find(Measurement):
         _check_finite("at_s", self.at_s)
 
     def command(self, analysis: str) -> str:
-        return f"meas {analysis} {self.name} find {self.expr} at={self.at_s:.6g}"
+        return f"meas {analysis} {self.name} find {self.expr} at={self.at_s:.12g}"
 
     def expressions(self) -> tuple[str, ...]:
         return (self.expr,)
