@@ -189,10 +189,28 @@ class AccumulatorCell(Cell):
         )
 
     def evaluate(self, point: Mapping[str, object], sim: Simulator) -> PointResult:
+        values, reasons, netlist_hash = self.energy(point, sim)
+
+        leakage = sim.run(self.leakage_deck(point))
+        values["leakage_w"] = -leakage.values["i_leak_a"] * float(point["vdd_v"])
+        if "i_leak_a" in leakage.reasons:
+            reasons["leakage_w"] = leakage.reasons["i_leak_a"]
+
+        timing_values, timing_reasons = self.timing(point, sim)
+        values.update(timing_values)
+        reasons.update(timing_reasons)
+        return PointResult(values, reasons, netlist_hash)
+
+    def energy(
+        self, point: Mapping[str, object], sim: Simulator
+    ) -> tuple[dict[str, float], dict[str, str], str]:
+        """Run the energy sequence; return energies, pin capacitances and sums_exact.
+
+        Also returns the reasons for NaN values and the deck's netlist hash.
+        """
         vdd_v = float(point["vdd_v"])
         values: dict[str, float] = {}
         reasons: dict[str, str] = {}
-
         operations = self.energy_operations(point)
         run = run_sequence(
             sim,
@@ -206,6 +224,7 @@ class AccumulatorCell(Cell):
             title=ENERGY_TITLE,
         )
         energy = run.result
+
         # Energies stay valid when a sum is wrong, so the flag marks such points.
         values["sums_exact"] = float(run.exact)
         if run.register[0] is None and energy.reasons:
@@ -213,6 +232,7 @@ class AccumulatorCell(Cell):
             reasons["sums_exact"] = next(iter(energy.reasons.values()))
         elif not run.exact:
             log.warning("%s: energy run not exact: %s", point, run.first_error())
+
         count = int(point["operations_per_mode"])
         for mode in MODES:
             charge = energy.values[f"q_{mode}_c"]
@@ -224,16 +244,7 @@ class AccumulatorCell(Cell):
             values[column] = -energy.values[f"q_{column}"] / vdd_v
             if f"q_{column}" in energy.reasons:
                 reasons[column] = energy.reasons[f"q_{column}"]
-
-        leakage = sim.run(self.leakage_deck(point))
-        values["leakage_w"] = -leakage.values["i_leak_a"] * vdd_v
-        if "i_leak_a" in leakage.reasons:
-            reasons["leakage_w"] = leakage.reasons["i_leak_a"]
-
-        timing_values, timing_reasons = self.timing(point, sim)
-        values.update(timing_values)
-        reasons.update(timing_reasons)
-        return PointResult(values, reasons, energy.netlist_hash)
+        return values, reasons, energy.netlist_hash
 
     def timing(
         self, point: Mapping[str, object], sim: Simulator
