@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -13,7 +15,16 @@ def sim():
     return Simulator()
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    """Keep trimmed models shared, but never touch the user's point cache."""
-    monkeypatch.setenv("BITROM_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Point every test at one session cache, never at the user's.
+
+    Session scope makes it active before module-scoped fixtures run their sweeps.
+    """
+    previous = os.environ.get("BITROM_CACHE")
+    os.environ["BITROM_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
+    yield
+    if previous is None:
+        os.environ.pop("BITROM_CACHE", None)
+    else:
+        os.environ["BITROM_CACHE"] = previous

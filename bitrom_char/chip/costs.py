@@ -123,8 +123,14 @@ class CircuitCosts:
             edram=edram,
             notes=tuple(notes),
         )
+        # One log line per kind of note; the full list stays in `costs.notes`.
+        kinds: dict[str, int] = {}
         for note in notes:
-            logger.warning("%s", note)
+            head = note.split(" to {")[0].split(" at {")[0]
+            kinds[head] = kinds.get(head, 0) + 1
+        for head, count in kinds.items():
+            suffix = f" ({count} grid points)" if count > 1 else ""
+            logger.warning("%s%s", head, suffix)
         return costs
 
     def max_clock_hz(self) -> float:
