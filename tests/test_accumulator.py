@@ -157,7 +157,7 @@ def test_cell_rejects_bad_point():
         cell.validate_point(point | {"distribution": "normal"})
     with pytest.raises(ValueError, match=r"operations_per_mode=1 is out of range"):
         cell.validate_point(point | {"operations_per_mode": 1})
-    with pytest.raises(ValueError, match=r"needs 33 rows"):
+    with pytest.raises(ValueError, match=r"needs 34 rows"):
         AccumulatorCell(width=13, rows=16).validate_point(point)
 
 

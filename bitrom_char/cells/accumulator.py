@@ -115,20 +115,25 @@ class AccumulatorCell(Cell):
                 f"operations_per_mode={count!r} is out of range: use an integer "
                 f"from 2 to 256"
             )
-        # The energy run adds then subtracts up to 2 x count products.
-        if 2 * int(count) + 1 > self.rows:
+        # The energy run adds then subtracts up to 2 x count + 2 products.
+        if 2 * int(count) + 2 > self.rows:
             raise ValueError(
-                f"operations_per_mode={count} needs {2 * int(count) + 1} rows of "
+                f"operations_per_mode={count} needs {2 * int(count) + 2} rows of "
                 f"headroom but the design holds {self.rows}: lower it"
             )
 
     def energy_operations(self, point: Mapping[str, object]) -> list[tuple[int, int]]:
-        """Return the energy run: one warm-up add, then add, hold and sub phases."""
+        """Return the energy run: add, hold and sub phases, each after one guard.
+
+        The adder is still settling from the previous operation when the next
+        one starts, so each phase begins with an unmeasured operation of its own
+        mode that absorbs the previous phase's tail (see `phase_starts`).
+        """
         count = int(point["operations_per_mode"])
         activations = activation_samples(
-            str(point["distribution"]), 3 * count + 1, self.seed
+            str(point["distribution"]), 3 * count + 3, self.seed
         )
-        trits = [1] + [1] * count + [0] * count + [-1] * count
+        trits = [1] * (count + 1) + [0] * (count + 1) + [-1] * (count + 1)
         return list(zip(trits, activations, strict=True))
 
     def energy_deck(self, point: Mapping[str, object]):
@@ -149,8 +154,7 @@ class AccumulatorCell(Cell):
         timing = SequenceTiming(ENERGY_PERIOD_S, TRANSITION_S, len(operations))
         period = ENERGY_PERIOD_S
         measurements = []
-        for index, mode in enumerate(("add", "hold", "sub")):
-            first = 1 + index * count
+        for mode, first in phase_starts(count).items():
             start = (first + 0.09) * period
             stop = (first + count + 0.09) * period
             measurements.append(Integral(f"q_{mode}_c", "i(vvdd)", start, stop))
@@ -337,7 +341,7 @@ def _pin_edges(operations, count):
     boundary, where nz and neg rise together.
     """
     edges = []
-    for k in range(2, 1 + count):
+    for k in range(2, phase_starts(count)["hold"] - 1):
         if operations[k - 1][1] & 1 == 0 and operations[k][1] & 1 == 1:
             edges.append(("q_cin_act_f", "a0", k))
             break
@@ -346,10 +350,19 @@ def _pin_edges(operations, count):
             "the activation sequence has no rising a0 inside the add phase: "
             "raise operations_per_mode or change the seed"
         )
-    sub_start = 1 + 2 * count
-    edges.append(("q_cin_trit_f", "nz", sub_start))
-    edges.append(("q_cin_sign_f", "neg", sub_start))
+    sub_guard = phase_starts(count)["sub"] - 1
+    edges.append(("q_cin_trit_f", "nz", sub_guard))
+    edges.append(("q_cin_sign_f", "neg", sub_guard))
     return edges
+
+
+def phase_starts(count: int) -> dict[str, int]:
+    """Return the index of each phase's first measured operation in the energy run.
+
+    Operation k's window runs from 0.09 periods after edge k - 1 to 0.09 periods
+    after edge k, so it also contains the tail of operation k - 1.
+    """
+    return {"add": 1, "hold": count + 2, "sub": 2 * count + 3}
 
 
 def _ripple_delay(run, width: int, vdd_v: float) -> tuple[float, str]:
