@@ -161,10 +161,10 @@ class PointCache:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        # The rename is atomic, which is what survives a killed sweep; there is no
+        # fsync, so a power cut may still lose the last points.
         with os.fdopen(handle, "w") as stream:
             json.dump(record, stream, allow_nan=True)
-            stream.flush()
-            os.fsync(stream.fileno())
         os.replace(temp, path)
 
 
