@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import logging
 import math
 import sys
@@ -135,9 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     char.add_argument("cell", choices=sorted(CELLS), help="circuit to characterize")
     char.add_argument(
         "--grid",
-        choices=("quick", "default"),
+        choices=("quick", "default", "full"),
         default="default",
-        help="the cell's built-in grid: quick (first look) or default",
+        help="the cell's built-in grid: quick (first look), default, or full "
+        "(every corner, VDD and temperature the cell defines; cells without a "
+        "full grid use their default)",
     )
     char.add_argument("--corners", type=_names, help="corners, e.g. tt,ss,ff")
     char.add_argument("--vdd", type=_floats, help="supply voltages in V, e.g. 1.5,1.8")
@@ -191,7 +194,11 @@ def _cmd_pdk_info(args: argparse.Namespace) -> int:
 
 
 def _grid(cell, args: argparse.Namespace) -> dict:
-    grid = cell.default_grid(quick=getattr(args, "grid", "default") == "quick")
+    choice = getattr(args, "grid", "default")
+    if choice == "full" and "full" in inspect.signature(cell.default_grid).parameters:
+        grid = cell.default_grid(full=True)
+    else:
+        grid = cell.default_grid(quick=choice == "quick")
     for axis, values in (
         ("corner", args.corners),
         ("vdd_v", getattr(args, "vdd", None)),

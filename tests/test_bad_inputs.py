@@ -316,7 +316,6 @@ def test_rom_trit_out_of_range_rejected(trit):
         expand_grid(RomColumnCell(), grid)
 
 
-@pytest.mark.xfail(strict=True, reason="RomColumnCell truncates the trit with int()")
 @pytest.mark.parametrize("trit", [0.5, "1"])
 def test_rom_fractional_trit_rejected(trit):
     grid = {**RomColumnCell().default_grid(quick=True), "trit": [trit]}

@@ -964,7 +964,7 @@ class RomColumnCell(Cell):
     def validate_point(self, point: Mapping[str, object]) -> None:
         super().validate_point(point)
         check_direction(str(point["direction"]))
-        check_trit(int(point["trit"]))
+        check_trit(point["trit"])
         self.params(point)
 
     def params(self, point: Mapping[str, object]) -> RomColumnParams:
@@ -1009,7 +1009,7 @@ class RomColumnCell(Cell):
         return "\n".join(parts)
 
     def evaluate(self, point: Mapping[str, object], sim: Simulator) -> PointResult:
-        trit = check_trit(int(point["trit"]))
+        trit = check_trit(point["trit"])
         reads: dict[int, ReadResult] = {}
         hashes = []
         for deck_trit, column in self.decks(point).items():
