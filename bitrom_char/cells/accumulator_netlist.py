@@ -343,7 +343,8 @@ def stimulus_sources(operations: list[tuple[int, int]], transition_s: float) -> 
 
     lines = []
     for net, values in levels.items():
-        points = [(0.0, 0.0, values[0])]
+        # Like the supply, inputs start at 0 V and reach their level at 0.1 period.
+        points = [(0.0, 0.0, 0), (0.1, 0.0, values[0])]
         for k in range(1, len(values)):
             if values[k] != values[k - 1]:
                 points.append((k + 0.1, 0.0, values[k - 1]))
