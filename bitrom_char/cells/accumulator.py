@@ -351,9 +351,9 @@ def _pin_edges(operations, count):
             "raise operations_per_mode or change the seed"
         )
     sub_guard = phase_starts(count)["sub"] - 1
-    # NOTE: at tt/27 C the trit-wire values came out 18.6 fF (nz) and 2.0 fF (neg)
-    # at 1.8 V but 33.8 fF and 3.6 fF at 1.5 V, while a0 stayed at 2 fF. The cause
-    # is not found, so treat cin_trit_f and cin_sign_f away from 1.8 V with care.
+    # NOTE: at tt/27 C the pins read 2.0 fF (a0), 18.6 fF (nz) and 2.0 fF (neg) at
+    # 1.8 V, but 3.6, 33.5 and 3.6 fF at 1.45 V, where gate area predicts about
+    # 2 fF per nand2 input. The cause is not found: trust cin_*_f only near 1.8 V.
     edges.append(("q_cin_trit_f", "nz", sub_guard))
     edges.append(("q_cin_sign_f", "neg", sub_guard))
     return edges
