@@ -28,7 +28,6 @@ INV = "sky130_fd_sc_hd__inv_1"
 BUF = "sky130_fd_sc_hd__buf_2"
 FULL_ADDER = "sky130_fd_sc_hd__fa_1"
 MUX2 = "sky130_fd_sc_hd__mux2_1"
-TIE = "sky130_fd_sc_hd__conb_1"
 FLOP = "sky130_fd_sc_hd__dfrtp_1"
 CLOCK_GATE = "sky130_fd_sc_hd__dlclkp_2"
 
@@ -210,8 +209,6 @@ def _adder_instances(design: AccumulatorDesign) -> list[tuple[str, str, dict]]:
     """Full adders for sum = q + b + c0, with carry-select blocks when requested."""
     instances: list[tuple[str, str, dict]] = []
     blocks = design.blocks()
-    if len(blocks) > 1:
-        instances.append((TIE, "tie", {"HI": "tie_hi", "LO": "tie_lo"}))
 
     # Block carries are named k<n> (into block n), kz<n> / ko<n> for the carry out
     # of block n - 1 computed with carry-in 0 / 1.
@@ -222,8 +219,10 @@ def _adder_instances(design: AccumulatorDesign) -> list[tuple[str, str, dict]]:
             carry = "k1"
             continue
         out = index + 1
-        instances += _ripple_block(start, size, "tie_lo", "z", "sz", f"kz{out}")
-        instances += _ripple_block(start, size, "tie_hi", "o", "so", f"ko{out}")
+        # The constant carry-ins connect to the rails. The conb_1 tie cell models
+        # its outputs with sky130_fd_pr__res_generic_po, which ngspice 39 rejected.
+        instances += _ripple_block(start, size, "vgnd", "z", "sz", f"kz{out}")
+        instances += _ripple_block(start, size, "vpwr", "o", "so", f"ko{out}")
         for bit in range(start, start + size):
             pins = {"A0": f"sz{bit}", "A1": f"so{bit}", "S": carry, "X": f"s{bit}"}
             instances.append((MUX2, f"msum{bit}", pins))
