@@ -67,11 +67,18 @@ def _inverter_figure(context, folder: Path) -> Figure | None:
 def _bitline_figure(context, folder: Path) -> Figure | None:
     if "rom_column" not in context.tables:
         return None
-    from bitrom_char.cells.rom import bitline_waveforms, plot_bitline_waveforms
+    from bitrom_char.cells.rom import (
+        RomColumnParams,
+        bitline_waveforms,
+        plot_bitline_waveforms,
+    )
     from bitrom_char.spice import Simulator
 
-    curves = bitline_waveforms(Simulator(), rows=64 if context.quick else 256)
-    png = plot_bitline_waveforms(curves, folder / "rom_bitlines.png")
+    rows = 64 if context.quick else 256
+    curves = bitline_waveforms(Simulator(), rows=rows)
+    png = plot_bitline_waveforms(
+        curves, folder / "rom_bitlines.png", params=RomColumnParams(rows=rows)
+    )
     frames = [
         pd.DataFrame({"trit": trit, "time_s": time_s, "line_v": line_v})
         for trit, (time_s, line_v) in curves.items()

@@ -29,6 +29,8 @@ RUN_GRID_NARROWING = {
         "vdd_v": [1.5, 1.8],
         "temp_c": [27.0],
     },
+    # The chip model maps 2,048-row arrays, so the run includes that height.
+    "rom": {"rows": [64, 256, 1024, 2048]},
 }
 
 
