@@ -336,8 +336,8 @@ class Simulator:
 
     def _analyse(self, deck: Deck) -> tuple[bool, str, str]:
         """Run the analysis, retrying a failed transient with the documented fallbacks."""
-        ok, output = self._command(deck.analysis)
-        if ok and not _has_convergence_error(output) and self._completed(deck):
+        _, output = self._command(deck.analysis)
+        if self._succeeded(deck, output):
             return True, output, ""
         if deck.analysis_kind != "tran":
             return False, output, ""
@@ -358,10 +358,27 @@ class Simulator:
         self._command("option method=gear")
         for label, command in attempts:
             self._command("destroy all")
-            ok, output = self._command(command)
-            if ok and not _has_convergence_error(output) and self._completed(deck):
+            _, output = self._command(command)
+            if self._succeeded(deck, output):
                 return True, output, label
         return False, output, "gear+maxstep"
+
+    def _succeeded(self, deck: Deck, output: str) -> bool:
+        """Judge an analysis by its results, not by PySpice's exception.
+
+        PySpice flags every stderr line that does not start with "Warning:", which
+        includes ngspice's "Note: Starting dynamic gmin stepping" before a solution
+        that then succeeds. A transient succeeded when its time axis reaches the stop
+        time; another analysis when its plot exists and no convergence error shows.
+        """
+        if deck.analysis_kind == "tran":
+            return self._completed(deck)
+        if _has_convergence_error(output):
+            return False
+        from PySpice.Spice.NgSpice.Shared import ffi
+
+        plot = ffi.string(self._ngspice._ngspice_shared.ngSpice_CurPlot()).decode()
+        return plot.lower().startswith(deck.analysis_kind)
 
     def _stop_time(self, deck: Deck) -> float:
         if deck.analysis_kind != "tran":
