@@ -27,7 +27,7 @@ class Cell:
 
     Subclasses set `name` (the table name), `axes` (grid axes in order) and `units`
     (every output column and its SI unit), and implement `key_text`, `evaluate` and
-    `default_grid`. The sweep engine knows nothing else about a cell.
+    `default_grid`. The sweep engine uses nothing else of a cell.
     """
 
     name: str = ""
