@@ -1,6 +1,6 @@
 """The run report: Markdown with PNG figures, written to the output folder.
 
-Every figure is saved with the numbers behind it as a CSV file of the same name, and
+Every figure is saved with the numbers behind it as a CSV file of the same name.
 figures/manifest.json lists each figure with its data file, so a test (or a reader)
 can check that a figure shows numbers and not NaN.
 """
@@ -275,10 +275,9 @@ def _key_numbers(context) -> list[str]:
 
 def _notes(notes: list[str], limit: int = 8) -> list[str]:
     """Group notes that differ only in their grid point, and list the first few."""
-    groups: dict[str, int] = {}
-    for note in notes:
-        head = note.split(" to {")[0].split(" at {")[0]
-        groups[head] = groups.get(head, 0) + 1
+    from bitrom_char.chip.costs import group_notes
+
+    groups = group_notes(notes)
     lines = [
         f"- note: {head}" + (f" ({count} grid points)" if count > 1 else "")
         for head, count in groups.items()

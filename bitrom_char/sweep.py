@@ -83,7 +83,7 @@ def expand_grid(cell: Cell, grid: Mapping[str, Iterable]) -> list[dict]:
 
 @dataclass(frozen=True)
 class Environment:
-    """What every cache key and table row records about the tools."""
+    """Tool versions that every cache key and table row records."""
 
     ngspice_version: str
     pdk_source: str
@@ -222,7 +222,7 @@ def evaluate_point(cell: Cell, point: Mapping, sim) -> PointResult:
 
 
 def _worker_main(conn: Connection, cell: Cell, pdk_root: str | None) -> None:
-    """Worker process: build one Simulator, then evaluate points until told to stop."""
+    """Build one Simulator, then evaluate points until the pool sends None."""
     from bitrom_char.spice.simulator import NgspiceUnusableError, Simulator
 
     logging.basicConfig(level=logging.WARNING)

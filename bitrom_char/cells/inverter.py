@@ -24,7 +24,7 @@ class InverterCell(Cell):
 
     Delays are measured 50 % to 50 % of VDD; slews 10 % to 90 % of VDD. The input
     edges are `edge_s` long from 0 to 100 %, as ngspice's PULSE source defines them.
-    `energy_cycle_j` is the energy drawn from VDD over one period, which holds one
+    `energy_cycle_j` is the energy drawn from VDD over one period, which contains one
     rising and one falling output transition.
     """
 

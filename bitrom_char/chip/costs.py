@@ -124,11 +124,7 @@ class CircuitCosts:
             notes=tuple(notes),
         )
         # One log line per kind of note; the full list stays in `costs.notes`.
-        kinds: dict[str, int] = {}
-        for note in notes:
-            head = note.split(" to {")[0].split(" at {")[0]
-            kinds[head] = kinds.get(head, 0) + 1
-        for head, count in kinds.items():
+        for head, count in group_notes(notes).items():
             suffix = f" ({count} grid points)" if count > 1 else ""
             logger.warning("%s%s", head, suffix)
         return costs
@@ -146,6 +142,15 @@ class CircuitCosts:
             limits.append(1.0 / self.accumulator_delay_s)
         finite = [f for f in limits if math.isfinite(f)]
         return min(finite) if finite else math.nan
+
+
+def group_notes(notes) -> dict[str, int]:
+    """Count notes by their text without the grid point they name."""
+    counts: dict[str, int] = {}
+    for note in notes:
+        head = note.split(" to {")[0].split(" at {")[0]
+        counts[head] = counts.get(head, 0) + 1
+    return counts
 
 
 def load_tables(tables: Mapping[str, Any] | str | Path) -> tuple[dict[str, Any], str]:

@@ -185,7 +185,7 @@ class TernaryModel:
             )
         if len(self.layers) != c.n_layers:
             raise ValueError(
-                f"{c.name}: got {len(self.layers)} layers, config says {c.n_layers}"
+                f"{c.name}: got {len(self.layers)} layers, the config has {c.n_layers}"
             )
         shapes = c.linear_shapes()
         for i, layer in enumerate(self.layers):

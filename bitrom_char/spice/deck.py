@@ -18,7 +18,49 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 # Names an ngspice expression may use without defining them (ngspice 39 manual,
 # "Parameters, functions, expressions").
 _BUILTINS = frozenset(
-    ["abs", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "exp", "ln", "log", "log10", "pow", "pwr", "min", "max", "sgn", "ternary_fcn", "gauss", "agauss", "unif", "aunif", "limit", "int", "nint", "floor", "ceil", "pi", "e", "temper", "hertz", "time", "v", "i", "if"]
+    [
+        "abs",
+        "sqrt",
+        "sin",
+        "cos",
+        "tan",
+        "asin",
+        "acos",
+        "atan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "asinh",
+        "acosh",
+        "atanh",
+        "exp",
+        "ln",
+        "log",
+        "log10",
+        "pow",
+        "pwr",
+        "min",
+        "max",
+        "sgn",
+        "ternary_fcn",
+        "gauss",
+        "agauss",
+        "unif",
+        "aunif",
+        "limit",
+        "int",
+        "nint",
+        "floor",
+        "ceil",
+        "pi",
+        "e",
+        "temper",
+        "hertz",
+        "time",
+        "v",
+        "i",
+        "if",
+    ]
 )
 
 
@@ -138,14 +180,14 @@ class Deck:
             raise ValueError(f"measurement names repeat: {', '.join(duplicates)}")
         # ngspice stores a measurement as a vector of its name, which would hide the
         # time axis or a node of the same name from the measurements after it.
-        taken = {"time"}
+        reserved = {"time"}
         for measurement in self.measurements:
             for expr in measurement.expressions():
                 vector = vector_name(expr)
                 if vector:
-                    taken.add(vector.split("#")[0])
+                    reserved.add(vector.split("#")[0])
         for name in names:
-            if name.lower() in taken:
+            if name.lower() in reserved:
                 raise ValueError(
                     f"measurement name {name!r} is also a vector of the simulation; "
                     "rename the measurement, for example to v_" + name

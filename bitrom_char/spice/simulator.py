@@ -171,9 +171,9 @@ class Simulator:
     ):
         """Create the simulator of this process.
 
-        `trim_models=False` loads the whole library section (seconds per load) and
-        `reuse_circuits=False` reloads the netlist for every run; both exist to check
-        that the fast paths give the same numbers.
+        `trim_models=False` loads the whole library section, which takes seconds per
+        load. `reuse_circuits=False` reloads the netlist for every run. Both exist to
+        check that the fast paths give the same numbers.
         """
         self.models = models or find_models()
         self.cache_dir = cache_dir
